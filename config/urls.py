@@ -1,0 +1,17 @@
+"""Top-level URLs. The API lives under /api/, the browser UI at the root."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/", include("realtime_chat.api.urls")),
+    path("api/", include("rag.api.urls")),
+    path("", include("frontend.urls")),
+]
+
+handler404 = "realtime_chat.api.errors.not_found"
+handler500 = "realtime_chat.api.errors.server_error"

@@ -1,0 +1,7 @@
+"""JWT authentication for WebSockets."""
+
+from channels.middleware import BaseMiddleware
+
+
+class JwtAuthMiddleware(BaseMiddleware):
+    pass

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from frontend import views
+
+urlpatterns = [
+    path("", views.app, name="app"),
+    path("verify-email/", views.app, name="verify-email"),
+]

@@ -1,0 +1,37 @@
+"""Skip a provider that just failed, for a cool-down, so every chat does not wait for the same timeout again.
+
+The state lives in Django's cache (Redis in production), so all daphne processes share it; an entry expires
+by itself when the cool-down ends, and the provider is tried again.
+"""
+
+import hashlib
+import math
+
+from django.conf import settings
+from django.core.cache import BaseCache, cache
+
+
+class CircuitBreaker:
+    """`trip()` after a failure; `cooling_down()` returns the failure's reason while the cool-down lasts."""
+
+    key_prefix = "llm:breaker:"
+
+    def __init__(self, *, cooldown_seconds: float | None = None, store: BaseCache | None = None) -> None:
+        self.cooldown_seconds = settings.LLM_COOLDOWN_SECONDS if cooldown_seconds is None else cooldown_seconds
+        self._store = store if store is not None else cache
+
+    async def cooling_down(self, provider: str, model: str) -> str | None:
+        """The reason the provider failed, if it is still cooling down; None when it may be tried."""
+        return await self._store.aget(self._key(provider, model))
+
+    async def trip(self, provider: str, model: str, reason: str) -> None:
+        if self.cooldown_seconds <= 0:
+            return  # cool-down disabled
+        # Whole seconds, at least one: Redis expires keys in seconds and would drop a 0-second entry at once.
+        timeout = max(1, math.ceil(self.cooldown_seconds))
+        await self._store.aset(self._key(provider, model), reason, timeout=timeout)
+
+    def _key(self, provider: str, model: str) -> str:
+        # Hashed: provider names are URLs, which some cache backends refuse as keys.
+        digest = hashlib.sha256(f"{provider}\n{model}".encode()).hexdigest()[:32]
+        return f"{self.key_prefix}{digest}"

@@ -1,0 +1,45 @@
+"""Build the providers from settings. The only module that knows which kinds of provider exist."""
+
+from django.conf import settings
+
+from realtime_chat.llm.circuit_breaker import CircuitBreaker
+from realtime_chat.llm.extractive import ExtractiveProvider
+from realtime_chat.llm.fallback import ChainEntry, FallbackChain
+from realtime_chat.llm.ollama_provider import OllamaProvider
+from realtime_chat.llm.openai_provider import OpenAICompatibleProvider
+from realtime_chat.llm.types import ModelInfo, Timeouts
+
+
+def build_chain(*, preferred_model: str | None = None) -> FallbackChain:
+    """The chain a chat uses, in order: the preferred model on the primary Ollama, its default model, the
+    fallback Ollama, the OpenAI-compatible server, then the extractive last resort (each only when configured).
+    """
+    timeouts = Timeouts.from_settings()
+    primary = OllamaProvider(settings.OLLAMA_HOST, model=settings.OLLAMA_MODEL, timeouts=timeouts)
+    entries = []
+    if preferred_model and preferred_model != settings.OLLAMA_MODEL:
+        entries.append(ChainEntry(primary, preferred_model))
+    entries.append(ChainEntry(primary, settings.OLLAMA_MODEL))
+    if settings.OLLAMA_FALLBACK_HOST:
+        fallback = OllamaProvider(settings.OLLAMA_FALLBACK_HOST, model=settings.OLLAMA_MODEL, timeouts=timeouts)
+        entries.append(ChainEntry(fallback, settings.OLLAMA_MODEL))
+    if settings.OPENAI_COMPAT_URL and settings.OPENAI_COMPAT_MODEL:
+        compatible = OpenAICompatibleProvider(
+            settings.OPENAI_COMPAT_URL,
+            model=settings.OPENAI_COMPAT_MODEL,
+            api_key=settings.OPENAI_COMPAT_API_KEY,
+            timeouts=timeouts,
+        )
+        entries.append(ChainEntry(compatible, settings.OPENAI_COMPAT_MODEL))
+    if settings.LLM_EXTRACTIVE_FALLBACK:
+        entries.append(ChainEntry(ExtractiveProvider(), ExtractiveProvider.model))
+    return FallbackChain(entries, breaker=CircuitBreaker(cooldown_seconds=settings.LLM_COOLDOWN_SECONDS))
+
+
+async def available_models() -> list[ModelInfo]:
+    """The models a user may pick: those of the primary Ollama host and of every other reachable provider."""
+    return await build_chain().models()
+
+
+def default_model() -> str:
+    return settings.OLLAMA_MODEL

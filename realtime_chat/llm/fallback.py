@@ -1,0 +1,89 @@
+"""Try providers in order until one starts answering; once it has, stay with it whatever happens.
+
+Switching only before the first token means a user never sees two models' text mixed in one answer (Haystack's
+`FallbackChatGenerator` makes the same choice). A failed provider is skipped for a cool-down (`CircuitBreaker`).
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, replace
+
+from realtime_chat.llm.circuit_breaker import CircuitBreaker
+from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable, ProviderUnavailable
+from realtime_chat.llm.types import (
+    ChatMessage,
+    GenerationOptions,
+    LLMProvider,
+    ModelInfo,
+    Started,
+    StreamEvent,
+    Token,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEntry:
+    provider: LLMProvider
+    model: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider.name}/{self.model}"
+
+
+class FallbackChain:
+    """An `LLMProvider` over ordered entries. The entry decides the model: `options.model` is replaced by it."""
+
+    name = "fallback"
+
+    def __init__(self, entries: Sequence[ChainEntry], *, breaker: CircuitBreaker | None = None) -> None:
+        self.entries = tuple(entries)
+        self.breaker = breaker or CircuitBreaker()
+
+    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[StreamEvent]:
+        """Raises `GenerationInterrupted` after `Started`, `NoProviderAvailable` if no entry ever started."""
+        skipped: list[str] = []
+        for entry in self.entries:
+            if (reason := await self.breaker.cooling_down(entry.provider.name, entry.model)) is not None:
+                skipped.append(f"{entry.label}: cooling down ({reason})")
+                continue
+            attempt = replace(options, model=entry.model, fallback_from=tuple(skipped))
+            started = False
+            shown: list[str] = []
+            try:
+                async with aclosing(entry.provider.stream(messages, attempt)) as events:
+                    async for event in events:
+                        started = started or isinstance(event, Started)
+                        if isinstance(event, Token):
+                            shown.append(event.delta)
+                        yield replace(event, fallback_from=tuple(skipped)) if isinstance(event, Started) else event
+                return
+            except ProviderUnavailable as exc:
+                await self.breaker.trip(entry.provider.name, entry.model, exc.reason)
+                if started:  # a provider that broke its contract still must not hand over mid-answer
+                    raise GenerationInterrupted(exc.provider, exc.reason, "".join(shown)) from exc
+                logger.warning("LLM provider %s unavailable, trying the next: %s", entry.label, exc.reason)
+                skipped.append(f"{entry.label}: {exc.reason}")
+            except GenerationInterrupted as exc:
+                await self.breaker.trip(entry.provider.name, entry.model, exc.reason)
+                logger.warning("LLM provider %s interrupted mid-answer: %s", entry.label, exc.reason)
+                raise
+        raise NoProviderAvailable(tuple(skipped))
+
+    async def models(self) -> list[ModelInfo]:
+        """Every model of every reachable provider (a provider listed twice is asked once)."""
+        providers = list({entry.provider.name: entry.provider for entry in self.entries}.values())
+        listings = await asyncio.gather(*(_models_or_none(provider) for provider in providers))
+        return [model for listing in listings for model in listing]
+
+
+async def _models_or_none(provider: LLMProvider) -> list[ModelInfo]:
+    try:
+        return await provider.models()
+    except ProviderUnavailable as exc:
+        logger.info("Not listing models of %s: %s", provider.name, exc.reason)
+        return []

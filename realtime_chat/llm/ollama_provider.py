@@ -1,0 +1,98 @@
+"""An Ollama server (or our local model server, which speaks the same API), through the official client."""
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+
+import httpx
+import ollama
+
+from realtime_chat.llm.errors import ProviderUnavailable
+from realtime_chat.llm.streaming import Piece, describe_transport_error, guarded_stream
+from realtime_chat.llm.types import (
+    ChatMessage,
+    Finished,
+    GenerationOptions,
+    ModelInfo,
+    StreamEvent,
+    Timeouts,
+    Token,
+)
+
+# What can go wrong on the wire; anything else is a bug and propagates as itself.
+_FAILURES = (ollama.ResponseError, httpx.HTTPError, OSError, ValueError)
+
+
+class OllamaProvider:
+    """Chats with `model` (or `options.model`) on the Ollama server at `host`.
+
+    A client is opened per call and closed with it: streams may be consumed on different event loops, and
+    closing the client is what tells the server that a stopped chat no longer needs the model.
+    """
+
+    def __init__(self, host: str, *, model: str, timeouts: Timeouts | None = None) -> None:
+        self.host = host.rstrip("/")
+        self.model = model
+        self.name = f"ollama@{self.host}"
+        self._timeouts = timeouts or Timeouts.from_settings()
+
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[StreamEvent]:
+        model = options.model or self.model
+        return guarded_stream(
+            self._pieces(model, messages, options),
+            provider=self.name,
+            model=model,
+            timeouts=self._timeouts,
+            errors=_FAILURES,
+            describe=_describe,
+        )
+
+    async def models(self) -> list[ModelInfo]:
+        try:
+            async with self._client() as client, asyncio.timeout(self._timeouts.connect + self._timeouts.idle):
+                listing = await client.list()
+        except (*_FAILURES, TimeoutError) as exc:
+            raise ProviderUnavailable(self.name, _describe(exc)) from exc
+        return [
+            ModelInfo(
+                name=entry.model or "",
+                provider=self.name,
+                size=int(entry.size) if entry.size is not None else None,
+                details=entry.details.model_dump(exclude_none=True) if entry.details else {},
+            )
+            for entry in listing.models
+        ]
+
+    async def _pieces(
+        self, model: str, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> AsyncGenerator[Piece, None]:
+        async with self._client() as client:
+            parts = await client.chat(
+                model=model,
+                messages=[{"role": message.role, "content": message.content} for message in messages],
+                stream=True,
+                options={"temperature": options.temperature, "top_p": options.top_p, "num_predict": options.max_tokens},
+            )
+            try:
+                async for part in parts:
+                    if part.done:
+                        yield Finished(
+                            prompt_tokens=part.prompt_eval_count or 0,
+                            completion_tokens=part.eval_count or 0,
+                            done_reason=part.done_reason or "stop",
+                        )
+                        return
+                    yield Token(part.message.content or "")
+            finally:
+                await parts.aclose()  # closes the HTTP response, so the server sees the client leave
+
+    def _client(self) -> ollama.AsyncClient:
+        # Reads are bounded by the first-token and idle deadlines of `guarded_stream`, not by httpx.
+        return ollama.AsyncClient(host=self.host, timeout=httpx.Timeout(None, connect=self._timeouts.connect))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ollama.ResponseError):
+        return f"{exc.error} (HTTP {exc.status_code})" if exc.status_code > 0 else exc.error
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return describe_transport_error(exc)

@@ -1,0 +1,82 @@
+"""The part of streaming that every network provider shares: deadlines, `Started`, and error mapping.
+
+A provider turns its wire format into `Token`/`Finished` pieces; `guarded_stream` adds the first-token deadline,
+the idle timeout, the `Started` event before the first real token, and maps any transport failure to
+`ProviderUnavailable` (nothing shown yet) or `GenerationInterrupted` (tokens already shown).
+"""
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+
+import httpx
+
+from realtime_chat.llm.errors import GenerationInterrupted, ProviderUnavailable
+from realtime_chat.llm.types import Finished, Started, StreamEvent, Timeouts, Token
+
+Piece = Token | Finished
+
+
+async def guarded_stream(
+    pieces: AsyncGenerator[Piece, None],
+    *,
+    provider: str,
+    model: str,
+    timeouts: Timeouts,
+    errors: tuple[type[BaseException], ...],
+    describe: Callable[[BaseException], str],
+) -> AsyncIterator[StreamEvent]:
+    """Yield `Started`, the non-empty tokens, then `Finished`; always close `pieces` (and so its connection).
+
+    The first-token deadline is fixed when the stream opens (empty keep-alive chunks do not extend it); after
+    the first token, each chunk must follow the previous one within `timeouts.idle`.
+    """
+    loop = asyncio.get_running_loop()
+    first_token_deadline = loop.time() + timeouts.first_token
+    shown: list[str] = []
+    try:
+        while True:
+            deadline = loop.time() + timeouts.idle if shown else first_token_deadline
+            try:
+                async with asyncio.timeout_at(deadline):
+                    piece = await anext(pieces)
+            except StopAsyncIteration:
+                raise _failure(provider, "the stream ended before the answer was finished", shown) from None
+            except TimeoutError as exc:
+                wait = f"no data for {timeouts.idle:g}s" if shown else f"no first token within {timeouts.first_token:g}s"
+                raise _failure(provider, wait, shown) from exc
+            except errors as exc:
+                raise _failure(provider, describe(exc), shown) from exc
+            if isinstance(piece, Token) and not piece.delta:
+                continue
+            if not shown:
+                yield Started(provider=provider, model=model)
+            if isinstance(piece, Finished):
+                yield piece
+                return
+            shown.append(piece.delta)
+            yield piece
+    finally:
+        await pieces.aclose()
+
+
+def _failure(provider: str, reason: str, shown: list[str]) -> ProviderUnavailable | GenerationInterrupted:
+    if shown:
+        return GenerationInterrupted(provider, reason, partial_text="".join(shown))
+    return ProviderUnavailable(provider, reason)
+
+
+def describe_transport_error(exc: BaseException) -> str:
+    """A short reason for a network failure, fit for `Started.fallback_from` and logs."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, httpx.ConnectError | ConnectionRefusedError) and "refused" in str(exc).lower():
+        return "connection refused"
+    if isinstance(exc, httpx.ConnectError | ConnectionError):
+        return f"cannot connect ({exc})" if str(exc) else "cannot connect"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return "the connection was closed by the server"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, ValueError):
+        return f"unreadable response ({exc})"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

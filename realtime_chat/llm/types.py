@@ -1,0 +1,112 @@
+"""The vocabulary every provider speaks: messages in, options, stream events out.
+
+A stream is always `Started`, then any number of `Token`s, then one `Finished`. `Started` comes right before the
+first token, so a consumer that has seen it knows the provider is committed to the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from django.conf import settings
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved document passage, cited as `[number]`; the extractive last resort quotes it."""
+
+    number: int
+    document_id: int
+    title: str
+    page: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    """What to generate. `model=None` means the provider's own default.
+
+    `fallback_from` is filled by the fallback chain (why earlier providers were skipped) so that a last resort
+    can explain itself; callers leave it empty.
+    """
+
+    model: str | None = None
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_tokens: int = 512
+    passages: tuple[Passage, ...] = ()
+    fallback_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """Emitted once, right before the first token. `fallback_from` says "provider/model: reason" per skip."""
+
+    provider: str
+    model: str
+    fallback_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    delta: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    prompt_tokens: int
+    completion_tokens: int
+    done_reason: str = "stop"
+
+
+StreamEvent = Started | Token | Finished
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    provider: str
+    size: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """How long a provider may take, in seconds: to connect, to produce the first token, between two chunks."""
+
+    connect: float
+    first_token: float
+    idle: float
+
+    @classmethod
+    def from_settings(cls) -> Timeouts:
+        return cls(
+            connect=settings.LLM_CONNECT_TIMEOUT_SECONDS,
+            first_token=settings.LLM_FIRST_TOKEN_TIMEOUT_SECONDS,
+            idle=settings.LLM_IDLE_TIMEOUT_SECONDS,
+        )
+
+
+class LLMProvider(Protocol):
+    """One way to reach a model. The fallback chain is itself an `LLMProvider`.
+
+    `stream` is an async generator (declared with plain `def` so that an `async def ... yield` implementation
+    matches): it raises `ProviderUnavailable` before `Started` and `GenerationInterrupted` after it. Closing it
+    early (`aclose()`) must release the connection so the model server stops generating.
+    """
+
+    name: str
+
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[StreamEvent]: ...
+
+    async def models(self) -> list[ModelInfo]: ...

@@ -167,6 +167,7 @@ REST_FRAMEWORK = {
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "URL_FORMAT_OVERRIDE": None,  # `?format=` belongs to the export endpoint, not to renderer selection
 }
 SIMPLE_JWT = {
     # Access tokens cannot be revoked: keep them short. After logout one may live this long (documented gap).
@@ -273,3 +274,14 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# --- Chat ---------------------------------------------------------------------------------------
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=8000)
+CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=20)
+CHAT_CONNECTIONS_PER_MINUTE = env.int("CHAT_CONNECTIONS_PER_MINUTE", default=60)
+CHAT_AUTH_TIMEOUT_SECONDS = env.float("CHAT_AUTH_TIMEOUT_SECONDS", default=10.0)
+# A generation lock older than this is considered abandoned (a crashed process) and may be taken over.
+CHAT_GENERATION_LOCK_SECONDS = env.int("CHAT_GENERATION_LOCK_SECONDS", default=600)
+# Prompt budget in tokens of the model's tokenizer: system prompt + retrieved passages + history (oldest dropped).
+CHAT_PROMPT_BUDGET_TOKENS = env.int("CHAT_PROMPT_BUDGET_TOKENS", default=1536)
+CHAT_HISTORY_RETENTION_DAYS = env.int("CHAT_HISTORY_RETENTION_DAYS", default=0)  # 0: keep forever

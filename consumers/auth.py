@@ -1,7 +1,24 @@
-"""JWT authentication for WebSockets."""
+"""JWT authentication for WebSockets.
 
+The preferred way is the first frame, `{"type": "auth", "token": ...}`, handled by the consumer, because a token
+in a URL ends up in access logs and browser history. For clients that cannot send a first frame, `?token=` is
+accepted here (the chat issue asks for it); it is never logged.
+"""
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from django.contrib.auth.models import AnonymousUser
+
+from realtime_chat.services.accounts import user_from_access_token
 
 
 class JwtAuthMiddleware(BaseMiddleware):
-    pass
+    """Sets `scope["user"]` from `?token=`; no state on the instance (it serves every connection)."""
+
+    async def __call__(self, scope: dict, receive, send):
+        token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
+        user = await database_sync_to_async(user_from_access_token)(token=token) if token else None
+        scope = {**scope, "user": user or AnonymousUser()}
+        return await super().__call__(scope, receive, send)

@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite."""
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
@@ -9,6 +10,7 @@ from rest_framework.test import APIClient
 from realtime_chat.models import User
 from realtime_chat.services.accounts import token_pair_issue
 from tests.factories import UserFactory
+from tests.servers import MODEL_NAME, LocalModelServer
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +49,21 @@ def redis_url() -> str:
     if not url:
         pytest.skip("no Redis reachable (set TEST_REDIS_URL or run Redis on 127.0.0.1:6379)")
     return url
+
+
+@pytest.fixture(scope="session")
+def model_server() -> Iterator[LocalModelServer]:
+    """One real local model server (llama.cpp serving SmolLM2 over the Ollama API) for the whole run."""
+    server = LocalModelServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def chat_model(model_server: LocalModelServer, settings) -> LocalModelServer:  # noqa: ANN001
+    """Point the product's Ollama settings at the real local model server."""
+    settings.OLLAMA_HOST = model_server.url
+    settings.OLLAMA_MODEL = MODEL_NAME
+    settings.OLLAMA_FALLBACK_HOST = ""
+    settings.OPENAI_COMPAT_URL = ""
+    return model_server

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from realtime_chat.errors import ApplicationError, EmailNotVerified, InvalidToken
 from realtime_chat.models import User
@@ -182,3 +182,12 @@ def user_deactivate(*, user: User) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     user_refresh_tokens_revoke_all(user=user)
+
+
+def user_from_access_token(*, token: str) -> User | None:
+    """The active user an access token names, or None for a missing, forged, expired or inactive one."""
+    try:
+        payload = AccessToken(token)
+    except TokenError:
+        return None
+    return User.objects.filter(pk=payload.get("user_id"), is_active=True).first()

@@ -1,0 +1,108 @@
+"""The chat socket protocol: close codes, client frames (parsed strictly) and server frame schemas.
+
+Every frame is a JSON object with a `type`. Server frame schemas are checked by the socket tests, one per type.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from realtime_chat.errors import ApplicationError
+
+CLOSE_UNAUTHENTICATED = 4401  # missing, invalid or expired token; or no auth frame in time
+CLOSE_NOT_FOUND = 4404  # the session does not exist or is not yours (the same answer)
+CLOSE_RATE_LIMITED = 4429  # too many connections a minute
+
+
+class FrameError(ApplicationError):
+    code = "invalid_frame"
+
+
+@dataclass(frozen=True)
+class AuthFrame:
+    token: str
+
+
+@dataclass(frozen=True)
+class MessageFrame:
+    content: str
+    client_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class StopFrame:
+    pass
+
+
+@dataclass(frozen=True)
+class PingFrame:
+    pass
+
+
+ClientFrame = AuthFrame | MessageFrame | StopFrame | PingFrame
+
+
+def parse_client_frame(data: Any) -> ClientFrame:
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise FrameError('A frame must be a JSON object with a "type".')
+    kind = data["type"]
+    if kind == "auth":
+        return AuthFrame(token=_string(data, "token"))
+    if kind == "message":
+        return MessageFrame(content=_string(data, "content"), client_id=_client_id(data.get("client_id")))
+    if kind == "stop":
+        return StopFrame()
+    if kind == "ping":
+        return PingFrame()
+    raise FrameError(f"Unknown frame type {kind[:40]!r}. Expected auth, message, stop or ping.")
+
+
+def _string(data: dict, key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise FrameError(f'"{key}" must be a string.')
+    return value
+
+
+def _client_id(value: Any) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise FrameError('"client_id" must be a UUID.') from exc
+
+
+def error_frame(exc: ApplicationError, client_id: uuid.UUID | None = None) -> dict[str, Any]:
+    frame = {"type": "error", "code": exc.code, "detail": exc.detail}
+    if client_id is not None:
+        frame["client_id"] = str(client_id)
+    return frame
+
+
+MESSAGE_KEYS = {"id", "session_id", "role", "content", "status", "model", "provider", "sources", "created_at"}
+
+# type -> (required keys, keys whose values must be dicts/lists of a certain shape are checked in tests)
+SERVER_FRAMES: dict[str, set[str]] = {
+    "ready": {"session_id", "user"},
+    "pong": set(),
+    "message.created": {"message", "client_id"},
+    "assistant.start": {"message_id", "model", "provider", "fallback_from"},
+    "token": {"message_id", "delta"},
+    "sources": {"message_id", "sources"},
+    "assistant.end": {"message", "usage"},
+    "error": {"code", "detail"},
+}
+
+
+def check_server_frame(frame: dict[str, Any]) -> None:
+    """Raise ValueError if a server frame does not match its schema (used by tests on every frame received)."""
+    required = SERVER_FRAMES.get(frame.get("type", ""))
+    if required is None:
+        raise ValueError(f"unknown server frame type: {frame!r}")
+    missing = required - frame.keys()
+    if missing:
+        raise ValueError(f"{frame['type']} frame lacks {sorted(missing)}: {frame!r}")
+    message = frame.get("message")
+    if message is not None and not message.keys() >= MESSAGE_KEYS:
+        raise ValueError(f"{frame['type']} message lacks {sorted(MESSAGE_KEYS - message.keys())}")

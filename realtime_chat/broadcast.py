@@ -1,0 +1,23 @@
+"""The one place that sends to a chat session's channel-layer group.
+
+By convention only the chat services call these functions, so every frame a client can receive is produced next
+to the state change it reports (as Zulip's actions do); every frame type is covered by a socket test.
+"""
+
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+
+def session_group(session_id: int) -> str:
+    return f"chat.session.{session_id}"
+
+
+async def session_broadcast(session_id: int, frame: dict[str, Any]) -> None:
+    """Send a server frame to every socket open on the session (all tabs, all daphne processes)."""
+    await get_channel_layer().group_send(session_group(session_id), {"type": "chat.frame", "frame": frame})
+
+
+async def session_stop_request(session_id: int) -> None:
+    """Ask whichever consumer runs the session's generation to stop it (it may be another tab or process)."""
+    await get_channel_layer().group_send(session_group(session_id), {"type": "chat.stop"})

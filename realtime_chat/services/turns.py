@@ -1,0 +1,211 @@
+"""One chat turn, end to end: save the question, retrieve, stream the answer, persist it, tell every socket.
+
+`chat_turn` is the action behind both the WebSocket and the REST/SSE endpoint: it broadcasts each frame to the
+session's group (all tabs) and also yields it (for SSE). The user's message is saved before anything can fail;
+the assistant's message exists from `assistant.start` and is always finished: complete, cancelled or error.
+"""
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+
+from realtime_chat.broadcast import session_broadcast
+from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable
+from realtime_chat.llm.factory import build_chain
+from realtime_chat.llm.types import ChatMessage, Finished, GenerationOptions, Passage, Started, Token
+from realtime_chat.models import ChatSession, Message, User, UserPreferences
+from realtime_chat.prompting import PromptParts, build_prompt
+from realtime_chat.selectors.chat import message_history, session_get
+from realtime_chat.serializers import message_data
+from realtime_chat.services.chat import (
+    assistant_message_finish,
+    assistant_message_start,
+    generation_lock_release,
+    preferences_get,
+    user_message_submit,
+)
+
+CITATION = re.compile(r"\[(\d{1,2})\]")
+PASSAGE_CHARS = 600  # per passage in the prompt: the local model reads ~240 tokens/s, so context stays tight
+
+
+@dataclass
+class Retrieval:
+    ran: bool = False
+    context: str = ""
+    instructions: str = ""
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    passages: tuple[Passage, ...] = ()
+
+
+@dataclass
+class Answer:
+    """What the stream produced so far; whatever happens, this is what gets saved."""
+
+    message: Message | None = None
+    parts: list[str] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    first_token_ms: float | None = None
+    provider_first_token_ms: float | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+async def chat_turn(
+    *, user: User, session_id: int, content: str, client_id: uuid.UUID | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Raises ApplicationError (not found, invalid, busy, rate-limited) before the first frame; never after."""
+    started = time.perf_counter()
+    session = await database_sync_to_async(session_get)(user=user, session_id=session_id)
+    question = await database_sync_to_async(user_message_submit)(session=session, content=content, client_id=client_id)
+    created = {"type": "message.created", "message": message_data(question), "client_id": _str(client_id)}
+    if getattr(question, "_duplicate", False):
+        yield {**created, "duplicate": True}  # a retry of a message already saved: answer the retry only
+        return
+    try:
+        yield await _emit(session_id, created)
+        async for frame in _answer(user=user, session=session, question=question, started=started):
+            yield frame
+    finally:
+        await asyncio.shield(database_sync_to_async(generation_lock_release)(session_id=session_id))
+
+
+async def _answer(*, user: User, session: ChatSession, question: Message, started: float) -> AsyncIterator[dict]:
+    preferences = await database_sync_to_async(preferences_get)(user=user)
+    history = await database_sync_to_async(message_history)(session=session, before_id=question.pk)
+    retrieval = await _retrieve(user=user, question=question.content, history=history, preferences=preferences)
+    prompt = await sync_to_async(build_prompt)(
+        question=question.content,
+        history=[ChatMessage(role=m.role, content=m.content) for m in history],
+        parts=PromptParts(persona=preferences.system_prompt, rag_instructions=retrieval.instructions,
+                          context=retrieval.context),
+    )  # fmt: skip
+    options = GenerationOptions(
+        model=preferences.model or None,
+        temperature=preferences.temperature,
+        top_p=preferences.top_p,
+        max_tokens=preferences.max_tokens,
+        passages=retrieval.passages,
+    )
+    answer = Answer()
+    try:
+        async for frame in _stream(session=session, prompt=prompt, options=options, answer=answer, started=started):
+            yield frame
+    except asyncio.CancelledError:
+        if answer.message is not None:
+            await asyncio.shield(_finish(answer, retrieval, Message.Status.CANCELLED, started))
+        raise
+    except GenerationInterrupted as exc:
+        yield await _emit(session.pk, {"type": "error", "code": exc.code, "detail": exc.detail})
+        yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=exc.detail)
+    except NoProviderAvailable as exc:
+        answer.message = await database_sync_to_async(assistant_message_start)(
+            session=session, model="", provider="", fallback_from=list(exc.reasons)
+        )
+        yield await _emit(session.pk, {"type": "error", "code": exc.code, "detail": exc.detail})
+        yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=exc.detail)
+    else:
+        if retrieval.ran:
+            sources = _mark_cited(retrieval.sources, answer.text)
+            yield await _emit(session.pk, {"type": "sources", "message_id": answer.message.pk, "sources": sources})
+        yield await _finish(answer, retrieval, Message.Status.COMPLETE, started)
+
+
+async def _stream(
+    *, session: ChatSession, prompt: list[ChatMessage], options: GenerationOptions, answer: Answer, started: float
+) -> AsyncIterator[dict]:
+    provider_started = time.perf_counter()
+    async for event in build_chain(preferred_model=options.model).stream(prompt, options):
+        if isinstance(event, Started):
+            answer.message = await database_sync_to_async(assistant_message_start)(
+                session=session, model=event.model, provider=event.provider, fallback_from=list(event.fallback_from)
+            )
+            yield await _emit(session.pk, {
+                "type": "assistant.start", "message_id": answer.message.pk, "model": event.model,
+                "provider": event.provider, "fallback_from": list(event.fallback_from),
+            })  # fmt: skip
+        elif isinstance(event, Token):
+            if answer.first_token_ms is None:
+                answer.first_token_ms = _ms_since(started)
+                answer.provider_first_token_ms = _ms_since(provider_started)
+            answer.parts.append(event.delta)
+            yield await _emit(session.pk, {"type": "token", "message_id": answer.message.pk, "delta": event.delta})
+        elif isinstance(event, Finished):
+            answer.prompt_tokens, answer.completion_tokens = event.prompt_tokens, event.completion_tokens
+
+
+async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: float, error: str = "") -> dict:
+    total_ms = _ms_since(started)
+    message = await database_sync_to_async(assistant_message_finish)(
+        message=answer.message,
+        content=answer.text,
+        status=status,
+        error=error,
+        sources=_mark_cited(retrieval.sources, answer.text),
+        prompt_tokens=answer.prompt_tokens,
+        completion_tokens=answer.completion_tokens,
+        first_token_ms=_int(answer.first_token_ms),
+        total_ms=_int(total_ms),
+    )
+    usage = {
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+        "first_token_ms": answer.first_token_ms,
+        "provider_first_token_ms": answer.provider_first_token_ms,
+        "total_ms": total_ms,
+    }
+    return await _emit(message.session_id, {"type": "assistant.end", "message": message_data(message), "usage": usage})
+
+
+async def _retrieve(*, user: User, question: str, history: list[Message], preferences: UserPreferences) -> Retrieval:
+    if not preferences.use_rag:
+        return Retrieval()
+    from rag.prompting import RAG_SYSTEM_INSTRUCTIONS, format_context
+    from rag.retrieval.retriever import retrieve_for_user
+
+    previous_questions = [m.content for m in history if m.role == Message.Role.USER]
+    chunks = await sync_to_async(retrieve_for_user)(
+        user=user, query=question, top_k=preferences.rag_top_k, history=previous_questions
+    )
+    if not chunks:
+        return Retrieval(ran=True)
+    context, sources = format_context(chunks, max_chars=PASSAGE_CHARS)
+    passages = tuple(
+        Passage(number=n, document_id=c.document_id, title=c.document_title, page=c.page, text=c.text)
+        for n, c in enumerate(chunks, start=1)
+    )
+    return Retrieval(
+        ran=True, context=context, instructions=RAG_SYSTEM_INSTRUCTIONS, sources=sources, passages=passages
+    )
+
+
+def _mark_cited(sources: list[dict], text: str) -> list[dict]:
+    cited = {int(number) for number in CITATION.findall(text)}
+    return [{**source, "cited": source["number"] in cited} for source in sources]
+
+
+async def _emit(session_id: int, frame: dict[str, Any]) -> dict[str, Any]:
+    await session_broadcast(session_id, frame)
+    return frame
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)

@@ -6,6 +6,7 @@ the assistant's message exists from `assistant.start` and is always finished: co
 """
 
 import asyncio
+import logging
 import re
 import time
 import uuid
@@ -32,6 +33,7 @@ from realtime_chat.services.chat import (
     user_message_submit,
 )
 
+logger = logging.getLogger(__name__)
 CITATION = re.compile(r"\[(\d{1,2})\]")
 PASSAGE_CHARS = 600  # per passage in the prompt: the local model reads ~240 tokens/s, so context stays tight
 
@@ -81,24 +83,24 @@ async def chat_turn(
 
 
 async def _answer(*, user: User, session: ChatSession, question: Message, started: float) -> AsyncIterator[dict]:
-    preferences = await database_sync_to_async(preferences_get)(user=user)
-    history = await database_sync_to_async(message_history)(session=session, before_id=question.pk)
-    retrieval = await _retrieve(user=user, question=question.content, history=history, preferences=preferences)
-    prompt = await sync_to_async(build_prompt)(
-        question=question.content,
-        history=[ChatMessage(role=m.role, content=m.content) for m in history],
-        parts=PromptParts(persona=preferences.system_prompt, rag_instructions=retrieval.instructions,
-                          context=retrieval.context),
-    )  # fmt: skip
-    options = GenerationOptions(
-        model=preferences.model or None,
-        temperature=preferences.temperature,
-        top_p=preferences.top_p,
-        max_tokens=preferences.max_tokens,
-        passages=retrieval.passages,
-    )
-    answer = Answer()
+    answer, retrieval = Answer(), Retrieval()
     try:
+        preferences = await database_sync_to_async(preferences_get)(user=user)
+        history = await database_sync_to_async(message_history)(session=session, before_id=question.pk)
+        retrieval = await _retrieve(user=user, question=question.content, history=history, preferences=preferences)
+        prompt = await sync_to_async(build_prompt)(
+            question=question.content,
+            history=[ChatMessage(role=m.role, content=m.content) for m in history],
+            parts=PromptParts(persona=preferences.system_prompt, rag_instructions=retrieval.instructions,
+                              context=retrieval.context),
+        )  # fmt: skip
+        options = GenerationOptions(
+            model=preferences.model or None,
+            temperature=preferences.temperature,
+            top_p=preferences.top_p,
+            max_tokens=preferences.max_tokens,
+            passages=retrieval.passages,
+        )
         async for frame in _stream(session=session, prompt=prompt, options=options, answer=answer, started=started):
             yield frame
     except asyncio.CancelledError:
@@ -114,6 +116,15 @@ async def _answer(*, user: User, session: ChatSession, question: Message, starte
         )
         yield await _emit(session.pk, {"type": "error", "code": exc.code, "detail": exc.detail})
         yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=exc.detail)
+    except Exception:  # noqa: BLE001  (a bug must still end the turn visibly: logged, saved as error, reported)
+        logger.exception("Chat turn failed in session %s", session.pk)
+        detail = "Something went wrong while answering. The problem was logged; please try again."
+        if answer.message is None:
+            answer.message = await database_sync_to_async(assistant_message_start)(
+                session=session, model="", provider="", fallback_from=[]
+            )
+        yield await _emit(session.pk, {"type": "error", "code": "server_error", "detail": detail})
+        yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=detail)
     else:
         if retrieval.ran:
             sources = _mark_cited(retrieval.sources, answer.text)

@@ -107,9 +107,7 @@ async def test_query_string_token_authenticates(session: ChatSession, user: User
     await socket.disconnect()
 
 
-async def test_strangers_session_and_missing_session_close_the_same_way(
-    session: ChatSession, stranger: User
-) -> None:
+async def test_strangers_session_and_missing_session_close_the_same_way(session: ChatSession, stranger: User) -> None:
     strangers_socket = await open_socket(session.pk)
     await strangers_socket.send_json_to({"type": "auth", "token": await database_sync_to_async(access_token)(stranger)})
     assert await closed_with(strangers_socket) == CLOSE_NOT_FOUND
@@ -227,7 +225,7 @@ async def test_two_tabs_receive_the_same_stream(session: ChatSession, user: User
 @pytest.mark.usefixtures("chat_model")
 async def test_a_second_message_while_streaming_is_refused(session: ChatSession, user: User) -> None:
     preferences_update_async = database_sync_to_async(preferences_update)
-    await preferences_update_async(user=user, max_tokens=200)
+    await preferences_update_async(user=user, max_tokens=60)
     socket = await authed_socket(user, session.pk)
     await socket.send_json_to({"type": "message", "content": "Write a long story about a dragon."})
     assert (await receive(socket))["type"] == "message.created"
@@ -283,7 +281,10 @@ async def test_disconnect_mid_answer_saves_the_partial_text(session: ChatSession
 
 @pytest.mark.llm
 async def test_dead_primary_falls_back_and_the_client_sees_it(
-    session: ChatSession, user: User, model_server, settings  # noqa: ANN001
+    session: ChatSession,
+    user: User,
+    model_server,
+    settings,  # noqa: ANN001
 ) -> None:
     from tests.servers import MODEL_NAME, free_port
 

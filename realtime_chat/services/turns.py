@@ -116,7 +116,7 @@ async def _answer(*, user: User, session: ChatSession, question: Message, starte
         )
         yield await _emit(session.pk, {"type": "error", "code": exc.code, "detail": exc.detail})
         yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=exc.detail)
-    except Exception:  # noqa: BLE001  (a bug must still end the turn visibly: logged, saved as error, reported)
+    except Exception:  # a bug must still end the turn visibly: logged, saved as an error, reported
         logger.exception("Chat turn failed in session %s", session.pk)
         detail = "Something went wrong while answering. The problem was logged; please try again."
         if answer.message is None:

@@ -284,7 +284,7 @@ async def test_dead_primary_falls_back_and_the_client_sees_it(
     session: ChatSession,
     user: User,
     model_server,
-    settings,  # noqa: ANN001
+    settings,
 ) -> None:
     from tests.servers import MODEL_NAME, free_port
 

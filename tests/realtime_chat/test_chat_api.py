@@ -32,7 +32,7 @@ def add_messages(session: ChatSession, count: int) -> list[Message]:
 # --- sessions -----------------------------------------------------------------------------------
 
 
-def test_sessions_list_only_mine_newest_first(auth_client: APIClient, user: User, strangers_session) -> None:  # noqa: ANN001
+def test_sessions_list_only_mine_newest_first(auth_client: APIClient, user: User, strangers_session) -> None:
     older = session_create(user=user, title="older")
     newer = session_create(user=user, title="newer")
     response = auth_client.get(reverse("session-list"))
@@ -165,7 +165,7 @@ def test_export_markdown_and_json(auth_client: APIClient, session: ChatSession) 
     assert bad.status_code == 400
 
 
-def test_search_finds_only_my_history(auth_client: APIClient, session: ChatSession, strangers_session) -> None:  # noqa: ANN001
+def test_search_finds_only_my_history(auth_client: APIClient, session: ChatSession, strangers_session) -> None:
     Message.objects.create(session=session, role="user", content="my own canary 7f3a")
     hits = auth_client.get(reverse("history-search"), {"q": "canary 7F3A"}).json()
     assert [hit["message"]["content"] for hit in hits] == ["my own canary 7f3a"]

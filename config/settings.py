@@ -195,6 +195,9 @@ vars().update(EMAIL_CONFIG)
 if TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Realtime Chat <noreply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=20)
+EMAIL_SEND_ATTEMPTS = env.int("EMAIL_SEND_ATTEMPTS", default=3)  # per task run; then logged and recorded as failed
+EMAIL_RETRY_BACKOFF_SECONDS = env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=2.0)  # times the attempt number
 
 # --- Chat and LLMs ------------------------------------------------------------------------------
 OLLAMA_HOST = env.str("OLLAMA_HOST", default="http://127.0.0.1:11434").rstrip("/")

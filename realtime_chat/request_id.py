@@ -32,7 +32,8 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        token = request_id_var.set(_incoming_or_new(request))
+        request.request_id = _incoming_or_new(request)
+        token = request_id_var.set(request.request_id)
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id_var.get()
@@ -41,7 +42,8 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        token = request_id_var.set(_incoming_or_new(request))
+        request.request_id = _incoming_or_new(request)
+        token = request_id_var.set(request.request_id)
         try:
             response = await self.get_response(request)
             response["X-Request-ID"] = request_id_var.get()
@@ -51,6 +53,9 @@ class RequestIdMiddleware:
 
 
 class RequestIdLogFilter(logging.Filter):
+    """Django logs 4xx/5xx lines after the middleware has returned; those records carry the request itself."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         return True

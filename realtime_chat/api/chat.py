@@ -6,6 +6,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
@@ -141,7 +142,10 @@ async def _last_frame(turn: AsyncIterator[dict]) -> dict:
 
 
 class SessionExportApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["md", "json"], required=False)])
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["md", "json"], required=False)],
+        responses={(200, "text/markdown"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, session_id: int) -> HttpResponse:
         session = session_get(user=request.user, session_id=session_id)
         kind = request.query_params.get("format", "md")

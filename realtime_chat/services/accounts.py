@@ -13,6 +13,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from realtime_chat.emails import EMAIL_TASK_TIMEOUT_SECONDS
 from realtime_chat.errors import ApplicationError, EmailNotVerified, InvalidToken
 from realtime_chat.models import User
 
@@ -64,7 +65,13 @@ def _user_save_unique(user: User) -> None:
 def verification_email_queue(*, user: User) -> None:
     """Queue after commit, so the worker never looks for a user that is not saved yet."""
     transaction.on_commit(
-        lambda: async_task("realtime_chat.tasks.send_verification_email", user.pk, task_name=f"verify-email-{user.pk}")
+        lambda: async_task(
+            "realtime_chat.tasks.send_verification_email",
+            user.pk,
+            task_name=f"verify-email-{user.pk}",
+            timeout=EMAIL_TASK_TIMEOUT_SECONDS,
+        ),
+        robust=True,  # a broker hiccup must not turn a saved sign-up into a 500; it is logged instead
     )
 
 

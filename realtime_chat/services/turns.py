@@ -168,6 +168,8 @@ async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: fl
         first_token_ms=_int(answer.first_token_ms),
         total_ms=_int(total_ms),
     )
+    # Free the session before telling clients the answer ended, so a client may send its next message at once.
+    await database_sync_to_async(generation_lock_release)(session_id=message.session_id)
     usage = {
         "prompt_tokens": answer.prompt_tokens,
         "completion_tokens": answer.completion_tokens,

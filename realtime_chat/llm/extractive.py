@@ -4,16 +4,16 @@ It needs no model, so it never fails; the answer is labelled so nobody mistakes 
 """
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from realtime_chat.llm.types import (
     ChatMessage,
+    EventStream,
     Finished,
     GenerationOptions,
     ModelInfo,
     Passage,
     Started,
-    StreamEvent,
     Token,
 )
 
@@ -32,7 +32,7 @@ class ExtractiveProvider:
     name = "extractive"
     model = "extractive"
 
-    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[StreamEvent]:
+    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:
         words = _WORD.findall(extractive_answer(options.passages, options.fallback_from))
         yield Started(provider=self.name, model=self.model)
         for start in range(0, len(words), WORDS_PER_TOKEN):

@@ -6,7 +6,7 @@ Switching only before the first token means a user never sees two models' text m
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 
@@ -14,11 +14,11 @@ from realtime_chat.llm.circuit_breaker import CircuitBreaker
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable, ProviderUnavailable
 from realtime_chat.llm.types import (
     ChatMessage,
+    EventStream,
     GenerationOptions,
     LLMProvider,
     ModelInfo,
     Started,
-    StreamEvent,
     Token,
 )
 
@@ -44,7 +44,7 @@ class FallbackChain:
         self.entries = tuple(entries)
         self.breaker = breaker or CircuitBreaker()
 
-    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[StreamEvent]:
+    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:
         """Raises `GenerationInterrupted` after `Started`, `NoProviderAvailable` if no entry ever started."""
         skipped: list[str] = []
         for entry in self.entries:

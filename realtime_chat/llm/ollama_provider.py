@@ -1,7 +1,8 @@
 """An Ollama server (or our local model server, which speaks the same API), through the official client."""
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 
 import httpx
 import ollama
@@ -10,10 +11,10 @@ from realtime_chat.llm.errors import ProviderUnavailable
 from realtime_chat.llm.streaming import Piece, describe_transport_error, guarded_stream
 from realtime_chat.llm.types import (
     ChatMessage,
+    EventStream,
     Finished,
     GenerationOptions,
     ModelInfo,
-    StreamEvent,
     Timeouts,
     Token,
 )
@@ -35,7 +36,7 @@ class OllamaProvider:
         self.name = f"ollama@{self.host}"
         self._timeouts = timeouts or Timeouts.from_settings()
 
-    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[StreamEvent]:
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:
         model = options.model or self.model
         return guarded_stream(
             self._pieces(model, messages, options),
@@ -66,14 +67,16 @@ class OllamaProvider:
         self, model: str, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncGenerator[Piece, None]:
         async with self._client() as client:
-            parts = await client.chat(
+            request = client.chat(
                 model=model,
                 messages=[{"role": message.role, "content": message.content} for message in messages],
                 stream=True,
                 options={"temperature": options.temperature, "top_p": options.top_p, "num_predict": options.max_tokens},
             )
-            try:
+            # Closing `parts` closes the HTTP response, so the server sees the client leave.
+            async with aclosing(await request) as parts:
                 async for part in parts:
+                    yield Token(part.message.content or "")
                     if part.done:
                         yield Finished(
                             prompt_tokens=part.prompt_eval_count or 0,
@@ -81,9 +84,6 @@ class OllamaProvider:
                             done_reason=part.done_reason or "stop",
                         )
                         return
-                    yield Token(part.message.content or "")
-            finally:
-                await parts.aclose()  # closes the HTTP response, so the server sees the client leave
 
     def _client(self) -> ollama.AsyncClient:
         # Reads are bounded by the first-token and idle deadlines of `guarded_stream`, not by httpx.

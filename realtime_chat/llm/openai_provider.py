@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -10,13 +11,14 @@ from realtime_chat.llm.errors import ProviderUnavailable
 from realtime_chat.llm.streaming import Piece, describe_transport_error, guarded_stream
 from realtime_chat.llm.types import (
     ChatMessage,
+    EventStream,
     Finished,
     GenerationOptions,
     ModelInfo,
-    StreamEvent,
     Timeouts,
     Token,
 )
+
 
 class ServerError(Exception):
     """The server answered with an HTTP error or an `error` object in the stream."""
@@ -36,7 +38,7 @@ class OpenAICompatibleProvider:
         self._api_key = api_key
         self._timeouts = timeouts or Timeouts.from_settings()
 
-    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[StreamEvent]:
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:
         model = options.model or self.model
         return guarded_stream(
             self._pieces(model, messages, options),
@@ -56,7 +58,10 @@ class OpenAICompatibleProvider:
                 listing = response.json()["data"]
         except (*_FAILURES, KeyError, TypeError) as exc:
             raise ProviderUnavailable(self.name, _describe(exc)) from exc
-        return [ModelInfo(name=entry["id"], provider=self.name, details={"owned_by": entry.get("owned_by")}) for entry in listing]
+        return [
+            ModelInfo(name=entry["id"], provider=self.name, details={"owned_by": entry.get("owned_by")})
+            for entry in listing
+        ]
 
     async def _pieces(
         self, model: str, messages: Sequence[ChatMessage], options: GenerationOptions
@@ -76,8 +81,9 @@ class OpenAICompatibleProvider:
             client.stream("POST", "/v1/chat/completions", json=payload) as response,
         ):
             await _raise_for_status(response)
-            async for piece in _parse_events(response.aiter_lines()):
-                yield piece
+            async with aclosing(_parse_events(response.aiter_lines())) as pieces:
+                async for piece in pieces:
+                    yield piece
 
     def _client(self, timeout: httpx.Timeout) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
@@ -86,26 +92,29 @@ class OpenAICompatibleProvider:
 
 async def _parse_events(lines: AsyncIterator[str]) -> AsyncGenerator[Piece, None]:
     """Turn `data:` lines into pieces; usage may arrive in its own chunk after the finish reason."""
-    finish_reason, usage = None, {}
+    finish_reason: str | None = None
+    usage: dict[str, Any] = {}
+    ended = False
     async for line in lines:
         if not line.startswith("data:"):
             continue  # blank separators, `event:` and `:` comment lines
         data = line.removeprefix("data:").strip()
-        if data == "[DONE]":
+        if ended := data == "[DONE]":
             break
         chunk = json.loads(data)
+        if not isinstance(chunk, dict):
+            raise ServerError(f"unexpected event: {data[:100]}")
         if error := chunk.get("error"):
             raise ServerError(error.get("message", str(error)) if isinstance(error, dict) else str(error))
         usage = chunk.get("usage") or usage
         for choice in chunk.get("choices") or ():
             yield Token((choice.get("delta") or {}).get("content") or "")
             finish_reason = choice.get("finish_reason") or finish_reason
-    else:
-        if finish_reason is None:
-            return  # cut off before the end: `guarded_stream` reports it
+    if not ended and finish_reason is None:
+        return  # cut off before the end: `guarded_stream` reports it
     yield Finished(
-        prompt_tokens=usage.get("prompt_tokens", 0),
-        completion_tokens=usage.get("completion_tokens", 0),
+        prompt_tokens=usage.get("prompt_tokens") or 0,
+        completion_tokens=usage.get("completion_tokens") or 0,
         done_reason=finish_reason or "stop",
     )
 

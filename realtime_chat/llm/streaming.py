@@ -6,12 +6,12 @@ the idle timeout, the `Started` event before the first real token, and maps any 
 """
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
 from realtime_chat.llm.errors import GenerationInterrupted, ProviderUnavailable
-from realtime_chat.llm.types import Finished, Started, StreamEvent, Timeouts, Token
+from realtime_chat.llm.types import EventStream, Finished, Started, Timeouts, Token
 
 Piece = Token | Finished
 
@@ -24,7 +24,7 @@ async def guarded_stream(
     timeouts: Timeouts,
     errors: tuple[type[BaseException], ...],
     describe: Callable[[BaseException], str],
-) -> AsyncIterator[StreamEvent]:
+) -> EventStream:
     """Yield `Started`, the non-empty tokens, then `Finished`; always close `pieces` (and so its connection).
 
     The first-token deadline is fixed when the stream opens (empty keep-alive chunks do not extend it); after
@@ -42,8 +42,10 @@ async def guarded_stream(
             except StopAsyncIteration:
                 raise _failure(provider, "the stream ended before the answer was finished", shown) from None
             except TimeoutError as exc:
-                wait = f"no data for {timeouts.idle:g}s" if shown else f"no first token within {timeouts.first_token:g}s"
-                raise _failure(provider, wait, shown) from exc
+                silence = f"no data for {timeouts.idle:g}s" if shown else "no first token"
+                if not shown:
+                    silence += f" within {timeouts.first_token:g}s"
+                raise _failure(provider, silence, shown) from exc
             except errors as exc:
                 raise _failure(provider, describe(exc), shown) from exc
             if isinstance(piece, Token) and not piece.delta:
@@ -69,7 +71,7 @@ def describe_transport_error(exc: BaseException) -> str:
     """A short reason for a network failure, fit for `Started.fallback_from` and logs."""
     if isinstance(exc, httpx.ConnectTimeout):
         return "connection timed out"
-    if isinstance(exc, httpx.ConnectError | ConnectionRefusedError) and "refused" in str(exc).lower():
+    if _caused_by(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, httpx.ConnectError | ConnectionError):
         return f"cannot connect ({exc})" if str(exc) else "cannot connect"
@@ -80,3 +82,13 @@ def describe_transport_error(exc: BaseException) -> str:
     if isinstance(exc, ValueError):
         return f"unreadable response ({exc})"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is anywhere in the chain: httpx wraps the OS error in two or three layers."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -6,7 +6,7 @@ first token, so a consumer that has seen it knows the provider is committed to t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -70,6 +70,7 @@ class Finished:
 
 
 StreamEvent = Started | Token | Finished
+EventStream = AsyncGenerator[StreamEvent, None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +101,14 @@ class Timeouts:
 class LLMProvider(Protocol):
     """One way to reach a model. The fallback chain is itself an `LLMProvider`.
 
-    `stream` is an async generator (declared with plain `def` so that an `async def ... yield` implementation
-    matches): it raises `ProviderUnavailable` before `Started` and `GenerationInterrupted` after it. Closing it
-    early (`aclose()`) must release the connection so the model server stops generating.
+    `stream` returns an async generator (declared with plain `def`, which an `async def ... yield` method
+    matches): it raises `ProviderUnavailable` before `Started` and `GenerationInterrupted` after it. A caller
+    that stops early must `aclose()` it (`contextlib.aclosing`), which releases the connection so that the
+    model server stops generating.
     """
 
     name: str
 
-    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[StreamEvent]: ...
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream: ...
 
     async def models(self) -> list[ModelInfo]: ...

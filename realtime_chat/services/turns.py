@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,23 +137,25 @@ async def _stream(
     *, session: ChatSession, prompt: list[ChatMessage], options: GenerationOptions, answer: Answer, started: float
 ) -> AsyncIterator[dict]:
     provider_started = time.perf_counter()
-    async for event in build_chain(preferred_model=options.model).stream(prompt, options):
-        if isinstance(event, Started):
-            answer.message = await database_sync_to_async(assistant_message_start)(
-                session=session, model=event.model, provider=event.provider, fallback_from=list(event.fallback_from)
-            )
-            yield await _emit(session.pk, {
-                "type": "assistant.start", "message_id": answer.message.pk, "model": event.model,
-                "provider": event.provider, "fallback_from": list(event.fallback_from),
-            })  # fmt: skip
-        elif isinstance(event, Token):
-            if answer.first_token_ms is None:
-                answer.first_token_ms = _ms_since(started)
-                answer.provider_first_token_ms = _ms_since(provider_started)
-            answer.parts.append(event.delta)
-            yield await _emit(session.pk, {"type": "token", "message_id": answer.message.pk, "delta": event.delta})
-        elif isinstance(event, Finished):
-            answer.prompt_tokens, answer.completion_tokens = event.prompt_tokens, event.completion_tokens
+    # aclosing: on stop or disconnect the HTTP stream closes at once, so the model server stops generating.
+    async with aclosing(build_chain(preferred_model=options.model).stream(prompt, options)) as events:
+        async for event in events:
+            if isinstance(event, Started):
+                answer.message = await database_sync_to_async(assistant_message_start)(
+                    session=session, model=event.model, provider=event.provider, fallback_from=list(event.fallback_from)
+                )
+                yield await _emit(session.pk, {
+                    "type": "assistant.start", "message_id": answer.message.pk, "model": event.model,
+                    "provider": event.provider, "fallback_from": list(event.fallback_from),
+                })  # fmt: skip
+            elif isinstance(event, Token):
+                if answer.first_token_ms is None:
+                    answer.first_token_ms = _ms_since(started)
+                    answer.provider_first_token_ms = _ms_since(provider_started)
+                answer.parts.append(event.delta)
+                yield await _emit(session.pk, {"type": "token", "message_id": answer.message.pk, "delta": event.delta})
+            elif isinstance(event, Finished):
+                answer.prompt_tokens, answer.completion_tokens = event.prompt_tokens, event.completion_tokens
 
 
 async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: float, error: str = "") -> dict:

@@ -1,0 +1,21 @@
+"""Reading provider streams in tests."""
+
+from collections.abc import AsyncIterator
+
+from realtime_chat.llm.types import Finished, Started, StreamEvent, Token
+
+
+async def collect(stream: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
+    return [event async for event in stream]
+
+
+def text_of(events: list[StreamEvent]) -> str:
+    return "".join(event.delta for event in events if isinstance(event, Token))
+
+
+def assert_well_formed(events: list[StreamEvent]) -> tuple[Started, Finished]:
+    """One `Started` first, tokens, one `Finished` last: the contract every provider keeps."""
+    assert isinstance(events[0], Started)
+    assert isinstance(events[-1], Finished)
+    assert all(isinstance(event, Token) for event in events[1:-1])
+    return events[0], events[-1]

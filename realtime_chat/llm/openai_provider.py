@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from realtime_chat.llm.errors import ProviderUnavailable
-from realtime_chat.llm.streaming import Piece, describe_transport_error, guarded_stream
+from realtime_chat.llm.streaming import Piece, describe_transport_error, guarded_stream, shared_ssl_context
 from realtime_chat.llm.types import (
     ChatMessage,
     EventStream,
@@ -87,7 +87,7 @@ class OpenAICompatibleProvider:
 
     def _client(self, timeout: httpx.Timeout) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        return httpx.AsyncClient(base_url=self.base_url, timeout=timeout, headers=headers)
+        return httpx.AsyncClient(base_url=self.base_url, timeout=timeout, headers=headers, verify=shared_ssl_context())
 
 
 async def _parse_events(lines: AsyncIterator[str]) -> AsyncGenerator[Piece, None]:

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("client_id", [None, uuid.uuid4()])
-def test_frame_data_is_the_rest_representation(user, client_id) -> None:  # noqa: ANN001
+def test_frame_data_is_the_rest_representation(user, client_id) -> None:
     session = session_create(user=user)
     message = Message.objects.create(
         session=session, role="assistant", content="hi [1]", client_id=client_id, sources=[{"number": 1}]

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -17,6 +18,7 @@ from django_q.models import Schedule
 from django_q.status import Stat
 
 from realtime_chat.health import register
+from realtime_chat.llm.factory import available_models
 
 SCHEDULE_OVERDUE_AFTER = timedelta(minutes=2)  # the scheduler's ~30 s cycle, with room for a slow one
 
@@ -102,3 +104,14 @@ def _worker_judged_by_schedules(*, heartbeat_visible: bool) -> str:
     if not due.exists():
         raise RuntimeError("no worker heartbeat visible here and no schedules to judge by (run setup_schedules)")
     return "no schedule overdue (the cluster heartbeat is kept in the worker's local-memory cache)"
+
+
+@register("llm", required=False)
+def llm() -> str:
+    """Optional: without a model the chain still answers (extractively, labelled), so the service is degraded."""
+    names = {model.name for model in async_to_sync(available_models)()}
+    if not names:
+        raise RuntimeError(f"no model server reachable (OLLAMA_HOST={settings.OLLAMA_HOST})")
+    if settings.OLLAMA_MODEL not in names:
+        raise RuntimeError(f"default model {settings.OLLAMA_MODEL!r} missing; available: {', '.join(sorted(names))}")
+    return f"{len(names)} model(s) available, default {settings.OLLAMA_MODEL!r} among them"

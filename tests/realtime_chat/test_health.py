@@ -57,3 +57,22 @@ def test_optional_failure_is_degraded_not_down(api_client: APIClient) -> None:
     assert response.status_code == 200
     assert response.json()["status"] == "degraded"
     assert response.json()["checks"]["optional_part"]["message"] == "RuntimeError: optional part offline"
+
+
+@pytest.mark.llm
+@pytest.mark.usefixtures("chat_model")
+def test_llm_check_sees_the_real_model_server(api_client: APIClient) -> None:
+    check = api_client.get(reverse("health")).json()["checks"]["llm"]
+    assert check["ok"] is True
+    assert "smollm2:135m" in check["message"]
+
+
+def test_no_model_server_is_degraded_not_down(api_client: APIClient, settings) -> None:
+    from tests.servers import free_port
+
+    settings.OLLAMA_HOST = f"http://127.0.0.1:{free_port()}"
+    settings.OLLAMA_FALLBACK_HOST = ""
+    body = api_client.get(reverse("health")).json()
+    assert body["checks"]["llm"]["ok"] is False
+    assert "no model server reachable" in body["checks"]["llm"]["message"]
+    assert body["checks"]["llm"]["required"] is False

@@ -4,5 +4,6 @@ from frontend import views
 
 urlpatterns = [
     path("", views.app, name="app"),
+    path("documents/", views.app, name="documents"),
     path("verify-email/", views.app, name="verify-email"),
 ]

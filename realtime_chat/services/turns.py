@@ -195,7 +195,7 @@ async def _retrieve(*, user: User, question: str, history: list[Message], prefer
     )
     if not chunks:
         return Retrieval(ran=True)
-    context, sources = format_context(chunks, max_chars=PASSAGE_CHARS)
+    context, sources = format_context(chunks, max_chars_per_passage=PASSAGE_CHARS)
     passages = tuple(
         Passage(number=n, document_id=c.document_id, title=c.document_title, page=c.page, text=c.text)
         for n, c in enumerate(chunks, start=1)

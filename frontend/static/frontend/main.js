@@ -1,0 +1,411 @@
+// The app: routes (/, /documents/, /verify-email/), wiring between the pieces, and the one dispatcher on
+// frame.type. State lives in these objects, never in window globals; tests read the DOM (data-testid,
+// data-state).
+
+import { ApiClient } from "./api.js";
+import { AuthPages } from "./auth.js";
+import { ChatView } from "./chat_view.js";
+import { DocumentsPage } from "./documents.js";
+import { PreferencesPanel } from "./preferences.js";
+import { SessionList } from "./sessions.js";
+import { ChatSocket } from "./socket.js";
+
+const $ = (selector) => document.querySelector(selector);
+const MAX_HISTORY_PAGES = 20;
+const STATE_LABELS = {
+  idle: "Not connected",
+  connecting: "Connecting…",
+  connected: "Connected",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+};
+
+class App {
+  constructor() {
+    this.api = new ApiClient({ onSessionEnded: (reason) => this.signedOut(reason) });
+    this.socket = null;
+    this.session = null;
+    this.busy = false;
+    this.everConnected = false;
+    this.composer = $("#composer-input");
+    this.auth = new AuthPages({
+      api: this.api, root: $("#auth-view"), verifyRoot: $("#verify-view"), onLoggedIn: () => this.signedIn(),
+    });
+    this.chat = new ChatView({
+      root: $("#messages"),
+      toast: (text) => this.toast(text),
+      onCitation: (source) => this.showCitation(source),
+      onRegenerate: () => this.regenerate(),
+    });
+    this.sessions = new SessionList({
+      api: this.api, list: $("#session-list"), searchForm: $("#history-search"), searchResults: $("#search-results"),
+      newButton: $("#new-chat"), confirm: (question) => this.confirm(question), toast: (text) => this.toast(text),
+      onOpen: (session, options) => this.openSession(session, options),
+      onDeleted: (id) => this.sessionDeleted(id),
+    });
+    this.documents = new DocumentsPage({
+      api: this.api, list: $("#document-list"), empty: $("#documents-empty"), dropzone: $("#dropzone"),
+      input: $("#file-input"), confirm: (question) => this.confirm(question), toast: (text) => this.toast(text),
+    });
+    this.preferences = new PreferencesPanel({
+      api: this.api, dialog: $("#preferences-dialog"), toast: (text) => this.toast(text),
+    });
+    this.bindChrome();
+    this.bindComposer();
+  }
+
+  // --- Routes ---------------------------------------------------------------------------------------
+
+  async start() {
+    if (location.pathname === "/verify-email/") {
+      this.show("verify");
+      await this.auth.verify();
+      return;
+    }
+    if (!this.api.loggedIn) {
+      this.show("auth");
+      return;
+    }
+    try {
+      await this.api.accessToken(); // the stored refresh token still works: stay logged in
+    } catch {
+      this.show("auth");
+      return;
+    }
+    await this.signedIn();
+  }
+
+  async route() {
+    if (!this.api.loggedIn) {
+      this.show("auth");
+      return;
+    }
+    if (location.pathname === "/documents/") {
+      this.show("documents");
+      await this.documents.show();
+      return;
+    }
+    this.documents.hide();
+    this.show("chat");
+    const wanted = Number(new URLSearchParams(location.search).get("s"));
+    if (wanted && wanted !== this.session?.id) {
+      try {
+        await this.sessions.open(wanted);
+      } catch {
+        this.toast("That chat does not exist or was deleted.");
+        history.replaceState(null, "", "/");
+      }
+    }
+  }
+
+  navigate(path) {
+    if (path !== location.pathname + location.search) history.pushState(null, "", path);
+    this.route();
+  }
+
+  show(view) {
+    document.body.dataset.view = view;
+    for (const name of ["auth", "verify", "chat", "documents"]) $(`#${name}-view`).hidden = name !== view;
+    const signedIn = view === "chat" || view === "documents";
+    for (const element of document.querySelectorAll("[data-needs-auth]")) element.hidden = !signedIn;
+    for (const link of document.querySelectorAll(".main-nav a")) {
+      link.setAttribute("aria-current", link.pathname === location.pathname ? "page" : "false");
+    }
+    this.closeSidebar();
+  }
+
+  async signedIn() {
+    if (location.pathname === "/verify-email/") history.replaceState(null, "", "/");
+    this.banner("");
+    try {
+      await this.sessions.load();
+    } catch (error) {
+      if (error.name !== "SessionEnded") this.toast(error.message);
+      return;
+    }
+    await this.route();
+  }
+
+  signedOut(reason) {
+    this.closeSocket();
+    this.documents.hide();
+    this.session = null;
+    this.chat.clear();
+    this.show("auth");
+    if (reason) this.banner(reason);
+  }
+
+  // --- Sessions and the socket --------------------------------------------------------------------
+
+  async openSession(session, { keepSocket = false } = {}) {
+    this.session = session;
+    this.sessions.setActive(session.id);
+    if (location.pathname !== "/" || new URLSearchParams(location.search).get("s") !== String(session.id)) {
+      history.pushState(null, "", `/?s=${session.id}`);
+      if (document.body.dataset.view !== "chat") this.route();
+    }
+    document.title = `${session.title || "New chat"} · Realtime Chat`;
+    $("#conversation-empty").hidden = true;
+    this.closeSidebar();
+    if (keepSocket && this.socket) return;
+    this.closeSocket();
+    this.setBusy(false);
+    this.chat.clear();
+    await this.loadHistory();
+    this.everConnected = false;
+    this.socket = new ChatSocket({
+      sessionId: session.id,
+      getToken: () => this.api.accessToken(),
+      onFrame: (frame) => this.dispatch(frame),
+      onState: (state, detail) => this.connectionState(state, detail),
+      onFatal: (reason) => this.toast(reason),
+    });
+    this.socket.open();
+    this.composer.focus();
+  }
+
+  async loadHistory() {
+    const messages = [];
+    let url = `/api/sessions/${this.session.id}/messages/?page_size=200`;
+    for (let page = 0; url && page < MAX_HISTORY_PAGES; page += 1) {
+      const body = await this.api.get(url);
+      messages.push(...body.results);
+      url = body.next ? new URL(body.next).pathname + new URL(body.next).search : null;
+    }
+    this.chat.setHistory(messages);
+    this.setBusy(messages.some((m) => m.status === "streaming"));
+  }
+
+  closeSocket() {
+    if (this.socket) this.socket.close();
+    this.socket = null;
+  }
+
+  sessionDeleted(id) {
+    if (this.session?.id !== id) return;
+    this.closeSocket();
+    this.session = null;
+    this.chat.clear();
+    $("#conversation-empty").hidden = false;
+    this.setComposerEnabled(false);
+    history.pushState(null, "", "/");
+  }
+
+  /** The one place server frames are handled. */
+  dispatch(frame) {
+    switch (frame.type) {
+      case "ready":
+        return this.ready();
+      case "pong":
+        return undefined;
+      case "message.created":
+        this.chat.messageCreated(frame);
+        return this.sessions.refresh();
+      case "assistant.start":
+        this.setBusy(true);
+        return this.chat.assistantStart(frame);
+      case "token":
+        return this.chat.token(frame);
+      case "sources":
+        return this.chat.sources(frame);
+      case "assistant.end":
+        this.setBusy(false);
+        return this.chat.assistantEnd(frame);
+      case "error":
+        this.chat.error(frame);
+        if (frame.client_id && !this.chat.streaming()) this.setBusy(false); // the message was refused
+        return undefined;
+      default:
+        return assertNever(frame);
+    }
+  }
+
+  /** After a reconnect, catch up on what happened meanwhile and resend what never arrived. */
+  async ready() {
+    const reconnected = this.everConnected;
+    this.everConnected = true;
+    if (!reconnected) return;
+    try {
+      await this.loadHistory();
+    } catch (error) {
+      if (error.name !== "SessionEnded") this.toast(error.message);
+      return;
+    }
+    for (const { clientId, content } of this.chat.unconfirmed()) {
+      this.socket.send({ type: "message", content, client_id: clientId });
+    }
+  }
+
+  connectionState(state, detail) {
+    const indicator = $("#connection-state");
+    indicator.dataset.state = state;
+    indicator.querySelector(".label").textContent = STATE_LABELS[state];
+    indicator.title = detail || STATE_LABELS[state];
+    this.setComposerEnabled(state === "connected");
+  }
+
+  // --- Composer -------------------------------------------------------------------------------------
+
+  bindComposer() {
+    const form = $("#composer");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send(this.composer.value);
+    });
+    this.composer.addEventListener("keydown", (event) => {
+      // Enter sends; Shift+Enter is a new line; never while an input method is composing text.
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.send(this.composer.value);
+      }
+    });
+    this.composer.addEventListener("input", () => this.fitComposer());
+    $("#stop").addEventListener("click", () => this.socket?.send({ type: "stop" }));
+  }
+
+  send(text) {
+    const content = text.trim();
+    if (!content || !this.socket || this.busy) return;
+    const clientId = uuid4();
+    if (!this.socket.send({ type: "message", content, client_id: clientId })) {
+      this.toast("Not connected yet: your message is still in the box.");
+      return;
+    }
+    this.chat.addPending(clientId, content);
+    this.composer.value = "";
+    this.fitComposer();
+    this.setBusy(true);
+  }
+
+  regenerate() {
+    const question = this.chat.lastQuestion();
+    if (question) this.send(question);
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    $("#stop").hidden = !busy;
+    $("#send").hidden = busy;
+    this.setComposerEnabled(this.socket?.state === "connected");
+  }
+
+  setComposerEnabled(connected) {
+    const hasSession = Boolean(this.session);
+    this.composer.disabled = !hasSession;
+    $("#send").disabled = !hasSession || !connected || this.busy;
+  }
+
+  fitComposer() {
+    this.composer.style.height = "auto";
+    this.composer.style.height = `${Math.min(this.composer.scrollHeight, 200)}px`;
+  }
+
+  // --- Chrome: navigation, theme, sidebar, dialogs, toasts --------------------------------------------
+
+  bindChrome() {
+    document.addEventListener("click", (event) => {
+      const link = event.target.closest("a[data-route]");
+      if (!link || event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+      event.preventDefault();
+      if (link.pathname === "/" && link.search === "" && this.session) this.navigate(`/?s=${this.session.id}`);
+      else this.navigate(link.pathname + link.search);
+    });
+    window.addEventListener("popstate", () => this.route());
+    window.addEventListener("online", () => this.socket?.retryNow());
+    $("#logout").addEventListener("click", async () => {
+      this.closeSocket();
+      await this.api.logout();
+      history.pushState(null, "", "/");
+      this.signedOut("You are logged out.");
+    });
+    $("#theme-toggle").addEventListener("click", () => toggleTheme());
+    $("#preferences-open").addEventListener("click", () => this.preferences.open());
+    $("#sidebar-toggle").addEventListener("click", () => {
+      if (document.body.classList.contains("sidebar-open")) this.closeSidebar();
+      else this.openSidebar();
+    });
+    $("#sidebar-scrim").addEventListener("click", () => this.closeSidebar());
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") this.closeSidebar();
+    });
+  }
+
+  openSidebar() {
+    document.body.classList.add("sidebar-open");
+    $("#sidebar-toggle").setAttribute("aria-expanded", "true");
+    $("#sidebar-scrim").hidden = false;
+    $("#new-chat").focus();
+  }
+
+  closeSidebar() {
+    document.body.classList.remove("sidebar-open");
+    $("#sidebar-toggle").setAttribute("aria-expanded", "false");
+    $("#sidebar-scrim").hidden = true;
+  }
+
+  showCitation(source) {
+    const dialog = $("#citation-dialog");
+    dialog.querySelector('[data-testid="citation-title"]').textContent = `[${source.number}] ${source.title || ""}`;
+    const page = dialog.querySelector('[data-testid="citation-page"]');
+    page.textContent = source.page ? `Page ${source.page}` : "";
+    page.hidden = !source.page;
+    dialog.querySelector('[data-testid="citation-snippet"]').textContent = source.snippet || "";
+    dialog.showModal();
+  }
+
+  /** A promise of true when the user confirms; a <dialog>, not window.confirm, so it can be styled and tested. */
+  confirm(question) {
+    const dialog = $("#confirm-dialog");
+    dialog.querySelector('[data-role="question"]').textContent = question;
+    dialog.returnValue = "";
+    dialog.showModal();
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    });
+  }
+
+  toast(text) {
+    const toast = document.createElement("div");
+    toast.className = "toast";
+    toast.dataset.testid = "toast";
+    toast.setAttribute("role", "status");
+    toast.textContent = text;
+    $("#toasts").append(toast);
+    setTimeout(() => toast.remove(), 6000);
+  }
+
+  banner(text) {
+    const banner = $("#banner");
+    banner.textContent = text;
+    banner.hidden = !text;
+  }
+}
+
+/** Every server frame type is handled above; reaching here is a protocol change this page does not know. */
+function assertNever(frame) {
+  throw new Error(`Unhandled server frame type: ${JSON.stringify(frame.type)}`);
+}
+
+function toggleTheme() {
+  const root = document.documentElement;
+  const current = root.dataset.theme || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+  const next = current === "dark" ? "light" : "dark";
+  root.dataset.theme = next;
+  try {
+    localStorage.setItem("theme", next);
+  } catch {
+    // storage disabled: the choice lasts for this page
+  }
+}
+
+/** crypto.randomUUID needs a secure context; a LAN address over plain http is not one. */
+function uuid4() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+new App().start();

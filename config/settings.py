@@ -220,6 +220,11 @@ LOCAL_MODEL_CONTEXT = env.int("LOCAL_MODEL_CONTEXT", default=2048)
 LOCAL_MODEL_THREADS = env.int("LOCAL_MODEL_THREADS", default=max(1, (os.cpu_count() or 2) // 2))
 LOCAL_MODEL_AUTOSTART = env.bool("LOCAL_MODEL_AUTOSTART", default=True)
 
+# --- Documents (RAG) ----------------------------------------------------------------------------
+# A document `processing` longer than this is considered abandoned by its worker and queued again.
+RAG_PROCESSING_TIMEOUT_MINUTES = env.int("RAG_PROCESSING_TIMEOUT_MINUTES", default=30)
+RAG_INGEST_MAX_ATTEMPTS = env.int("RAG_INGEST_MAX_ATTEMPTS", default=3)
+
 # --- Files --------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))

@@ -31,6 +31,19 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         Schedule.DAILY,
         timeout_seconds=300,
     ),
+    PeriodicJob(
+        "retry documents stuck in processing",
+        "rag.maintenance.documents_retry_stuck",
+        Schedule.MINUTES,
+        minutes=5,
+        timeout_seconds=120,
+    ),
+    PeriodicJob(
+        "remove stray document files, fail documents without a file",
+        "rag.maintenance.document_files_sweep_task",
+        Schedule.DAILY,
+        timeout_seconds=300,
+    ),
 ]
 
 

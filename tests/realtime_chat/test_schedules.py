@@ -41,6 +41,9 @@ def test_the_jobs_the_issue_asks_for_are_scheduled() -> None:
     by_func = {s.func: s for s in Schedule.objects.all()}
     assert by_func["realtime_chat.tasks.chat_history_retention"].schedule_type == Schedule.DAILY
     assert by_func["realtime_chat.tasks.refresh_tokens_flush"].schedule_type == Schedule.HOURLY
+    stuck = by_func["rag.maintenance.documents_retry_stuck"]
+    assert (stuck.schedule_type, stuck.minutes) == (Schedule.MINUTES, 5)
+    assert by_func["rag.maintenance.document_files_sweep_task"].schedule_type == Schedule.DAILY
     for schedule in by_func.values():
         assert schedule.repeats == -1
         assert callable(pydoc.locate(schedule.func)), schedule.func

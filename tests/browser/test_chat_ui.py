@@ -178,7 +178,7 @@ def test_phone_sized_screen_has_no_horizontal_overflow_and_a_visible_composer(
 
 
 def test_stop_regenerate_rename_and_search_history(page: Page, daphne: DaphneServer) -> None:
-    log_in(page, daphne, verified_user(daphne, "barbara", max_tokens=2000, temperature=0.0, use_rag=False))
+    log_in(page, daphne, verified_user(daphne, "barbara", max_tokens=600, temperature=0.0, use_rag=False))
     new_chat(page)
     send(page, "Count from 1 to 1000, one number per line.")  # long enough to be stopped mid-answer
     wait_streaming_text(page)

@@ -31,7 +31,6 @@ from realtime_chat.errors import ApplicationError, NotFound
 from realtime_chat.models import User
 from realtime_chat.selectors.chat import session_get
 from realtime_chat.services.accounts import user_from_access_token
-from realtime_chat.services.chat import SessionBusy
 from realtime_chat.services.turns import chat_turn
 
 logger = logging.getLogger(__name__)
@@ -42,7 +41,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.session_id: int = self.scope["url_route"]["kwargs"]["session_id"]
         self.user: User | None = None
-        self.generation: asyncio.Task | None = None
+        # Turns this socket started. The database lock, not this set, decides whether a session is busy: a turn
+        # that has sent `assistant.end` may still be finishing here when the client sends its next message.
+        self.generations: set[asyncio.Task] = set()
         self.auth_timer: asyncio.Task | None = None
         await self.accept()  # accept first: close codes only reach a client on an accepted socket
         user = self.scope.get("user")
@@ -54,9 +55,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.auth_timer is not None:
             self.auth_timer.cancel()
-        if self.generation is not None and not self.generation.done():
-            self.generation.cancel()  # the partial answer is saved as cancelled
-            await asyncio.wait([self.generation], timeout=DISCONNECT_SAVE_SECONDS)
+        running = self._cancel_generations()  # partial answers are saved as cancelled
+        if running:
+            await asyncio.wait(running, timeout=DISCONNECT_SAVE_SECONDS)
         if self.user is not None:
             await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
 
@@ -96,10 +97,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self._authenticated(user)
 
     async def _on_message(self, frame: MessageFrame) -> None:
-        if self.generation is not None and not self.generation.done():
-            await self.send_json(error_frame(SessionBusy(), frame.client_id))
-            return
-        self.generation = asyncio.create_task(self._run_turn(frame))
+        task = asyncio.create_task(self._run_turn(frame))
+        self.generations.add(task)
+        task.add_done_callback(self.generations.discard)
 
     async def _run_turn(self, frame: MessageFrame) -> None:
         try:
@@ -136,8 +136,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event["frame"])
 
     async def chat_stop(self, event: dict[str, Any]) -> None:
-        if self.generation is not None and not self.generation.done():
-            self.generation.cancel()
+        self._cancel_generations()
+
+    def _cancel_generations(self) -> list[asyncio.Task]:
+        running = [task for task in self.generations if not task.done()]
+        for task in running:
+            task.cancel()
+        return running
 
 
 async def _connection_allowed(user: User) -> bool:

@@ -18,6 +18,8 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
+from rag.prompting import RAG_SYSTEM_INSTRUCTIONS, format_context
+from rag.retrieval.retriever import retrieve_for_user
 from realtime_chat.broadcast import session_broadcast
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable
 from realtime_chat.llm.factory import build_chain
@@ -186,9 +188,6 @@ async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: fl
 async def _retrieve(*, user: User, question: str, history: list[Message], preferences: UserPreferences) -> Retrieval:
     if not preferences.use_rag:
         return Retrieval()
-    from rag.prompting import RAG_SYSTEM_INSTRUCTIONS, format_context
-    from rag.retrieval.retriever import retrieve_for_user
-
     previous_questions = [m.content for m in history if m.role == Message.Role.USER]
     chunks = await sync_to_async(retrieve_for_user)(
         user=user, query=question, top_k=preferences.rag_top_k, history=previous_questions

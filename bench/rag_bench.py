@@ -62,12 +62,11 @@ def percentile(values: list[float], q: float) -> float:
 def bench_ingestion(user: User, target_chunks: int) -> None:
     embedder = get_embedder()
     embedder.encode(["warm up"])
-    paragraph = filler(400)
-    per_chunk = embedder.count([paragraph])[0] / 400  # tokens per word of this filler
-    words_per_chunk = int(240 / per_chunk)  # with the title prefix, each chunk embeds ~250 of the model's tokens
+    # Paragraphs of exactly 240 model tokens: with the title prefix each chunk embeds ~250 tokens.
+    paragraphs = [p for p in embedder.split(filler(60 * target_chunks), 240) if embedder.count([p])[0] >= 230]
     documents = []
     for number in range(max(target_chunks // 10, 1)):
-        text = "\n\n".join(filler(words_per_chunk) for _ in range(10))
+        text = "\n\n".join(paragraphs[number * 10 : number * 10 + 10])
         document = Document(owner=user, title=f"Ingest {number}", kind="txt", size_bytes=len(text), sha256=str(number))
         document.file.save("bench.txt", ContentFile(text.encode()), save=False)
         document.save()
@@ -78,8 +77,10 @@ def bench_ingestion(user: User, target_chunks: int) -> None:
     chunks = Chunk.objects.filter(document__in=documents)
     count = chunks.count()
     tokens = statistics.mean(chunks.values_list("token_count", flat=True))
-    print(f"ingestion: {count} chunks (mean {tokens:.0f} tokens + title) embedded and indexed in {seconds:.1f} s "
-          f"= {count / seconds:.1f} chunks/s")
+    print(
+        f"ingestion: {count} chunks (mean {tokens:.0f} tokens + title) extracted, embedded and indexed "
+        f"in {seconds:.1f} s = {count / seconds:.1f} chunks/s"
+    )
     Document.objects.filter(pk__in=[d.pk for d in documents]).delete()
 
 
@@ -116,7 +117,8 @@ def bench_latency(size: int, queries: int, bases: np.ndarray) -> None:
     snapshot = index_sync(get_embedder().model_key, rebuild=True)
     built = time.perf_counter() - started
     user = users[0]
-    texts = [filler(rng.randint(4, 12)) for _ in range(queries)]
+    # Question-sized queries (~12 model tokens): common words plus two rarer ones for BM25 to match.
+    texts = [" ".join([*rng.sample(ENGLISH, 6), *rng.sample(VOCABULARY, 2)]) for _ in range(queries)]
     for text in texts[:5]:
         retrieve_for_user(user=user, query=text + " warm", top_k=4)
     cold, warm = [], []
@@ -132,7 +134,8 @@ def bench_latency(size: int, queries: int, bases: np.ndarray) -> None:
             raise SystemExit(f"no results for {text!r}: the benchmark corpus is broken")
     visible = Document.objects.filter(owner=user).count() + Document.objects.filter(scope="shared").count()
     print(
-        f"{size:>7} chunks ({snapshot.index_type}, user sees {visible}/{size // 100} documents; "
+        f"{size:>7} chunks ({snapshot.index_type}, user sees {visible}/{size // 100} documents, "
+        f"queries of {statistics.median(get_embedder().count(texts)):.0f} tokens; "
         f"insert {inserted:.0f} s, index build {built:.0f} s): retrieve_for_user p50 {percentile(cold, 50):.1f} ms, "
         f"p99 {percentile(cold, 99):.1f} ms; without query embedding p50 {percentile(warm, 50):.1f} ms, "
         f"p99 {percentile(warm, 99):.1f} ms"

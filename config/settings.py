@@ -318,6 +318,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
+        "faiss.loader": {"level": "WARNING"},  # it logs a failed AVX2 probe on every start
     },
 }
 

@@ -45,7 +45,9 @@ class Command(BaseCommand):
         if local_model_needed():
             commands["model"] = [*manage, "serve_local_model"]
         commands["web"] = [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "asgi:application"]
-        processes = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603
+        # Links in emails point at this instance unless PUBLIC_BASE_URL says otherwise (a proxy in front).
+        env = {"PUBLIC_BASE_URL": f"http://{host}:{port}", **os.environ}
+        processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}  # noqa: S603
         self.stdout.write(f"Serving on http://{host}:{port}/  ({', '.join(processes)}); Ctrl+C stops everything.")
         signal.signal(signal.SIGTERM, lambda *_: self._stop(processes))
         try:

@@ -71,8 +71,9 @@ async def chat_turn(
 ) -> AsyncIterator[dict[str, Any]]:
     """Raises ApplicationError (not found, invalid, busy, rate-limited) before the first frame; never after."""
     started = time.perf_counter()
-    session = await database_sync_to_async(session_get)(user=user, session_id=session_id)
-    question = await database_sync_to_async(user_message_submit)(session=session, content=content, client_id=client_id)
+    session, question = await database_sync_to_async(_question_submit)(
+        user=user, session_id=session_id, content=content, client_id=client_id
+    )
     created = {"type": "message.created", "message": message_data(question), "client_id": _str(client_id)}
     if getattr(question, "_duplicate", False):
         yield {**created, "duplicate": True}  # a retry of a message already saved: answer the retry only
@@ -88,8 +89,9 @@ async def chat_turn(
 async def _answer(*, user: User, session: ChatSession, question: Message, started: float) -> AsyncIterator[dict]:
     answer, retrieval = Answer(), Retrieval()
     try:
-        preferences = await database_sync_to_async(preferences_get)(user=user)
-        history = await database_sync_to_async(message_history)(session=session, before_id=question.pk)
+        preferences, history = await database_sync_to_async(_turn_context)(
+            user=user, session=session, question=question
+        )
         retrieval = await _retrieve(user=user, question=question.content, history=history, preferences=preferences)
         prompt = await sync_to_async(build_prompt)(
             question=question.content,
@@ -133,6 +135,18 @@ async def _answer(*, user: User, session: ChatSession, question: Message, starte
             sources = _mark_cited(retrieval.sources, answer.text)
             yield await _emit(session.pk, {"type": "sources", "message_id": answer.message.pk, "sources": sources})
         yield await _finish(answer, retrieval, Message.Status.COMPLETE, started)
+
+
+def _question_submit(
+    *, user: User, session_id: int, content: str, client_id: uuid.UUID | None
+) -> tuple[ChatSession, Message]:
+    """One trip to the database thread for what the turn needs first (each trip costs a thread hand-off)."""
+    session = session_get(user=user, session_id=session_id)
+    return session, user_message_submit(session=session, content=content, client_id=client_id)
+
+
+def _turn_context(*, user: User, session: ChatSession, question: Message) -> tuple[UserPreferences, list[Message]]:
+    return preferences_get(user=user), message_history(session=session, before_id=question.pk)
 
 
 async def _stream(

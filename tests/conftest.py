@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -67,3 +68,13 @@ def chat_model(model_server: LocalModelServer, settings) -> LocalModelServer:
     settings.OLLAMA_FALLBACK_HOST = ""
     settings.OPENAI_COMPAT_URL = ""
     return model_server
+
+
+@pytest.fixture
+def isolated_rag_storage(settings, tmp_path: Path) -> None:
+    """A media root and index directory of the test's own, and no index snapshot cached from another test."""
+    from rag.ingestion.index import snapshot_cache_clear
+
+    settings.RAG_INDEX_DIR = tmp_path / "indexes"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    snapshot_cache_clear()

@@ -1,29 +1,25 @@
 """A chat turn with retrieval, over the socket: numbered sources reach the client and the stored answer, and
 another user's documents never do."""
 
-from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
 
-from rag.ingestion.index import snapshot_cache_clear
 from rag.models import Document
 from realtime_chat.models import ChatSession, Message, User
 from realtime_chat.services.chat import preferences_update, session_create
 from tests.consumers.test_chat import authed_socket, receive_turn
 from tests.rag.factories import document_upload
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.llm, pytest.mark.embeddings]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.llm,
+    pytest.mark.embeddings,
+    pytest.mark.usefixtures("isolated_rag_storage"),
+]
 
 MINE = "The Quenby lighthouse was founded in 1873 by the astronomer Elspeth Marrow. Its lamp burns whale oil."
 THEIRS = "Canary 9c41: the Harwick vault code is 7731. The vault sits under the old mill by the river."
-
-
-@pytest.fixture(autouse=True)
-def _isolated_rag_storage(settings, tmp_path: Path) -> None:
-    settings.RAG_INDEX_DIR = tmp_path / "indexes"
-    settings.MEDIA_ROOT = tmp_path / "media"
-    snapshot_cache_clear()
 
 
 @pytest.fixture

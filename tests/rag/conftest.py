@@ -1,21 +1,17 @@
 """RAG fixtures: every test gets its own index directory and media root, and a way to ingest for real."""
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from rag.ingestion.index import snapshot_cache_clear
 from rag.models import Document
 from realtime_chat.models import User
 from tests.rag.factories import document_upload
 
 
 @pytest.fixture(autouse=True)
-def _isolated_rag_storage(settings, tmp_path: Path) -> None:
-    settings.RAG_INDEX_DIR = tmp_path / "indexes"
-    settings.MEDIA_ROOT = tmp_path / "media"
-    snapshot_cache_clear()
+def _isolated(isolated_rag_storage: None) -> None:
+    """Every RAG test gets its own storage (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -92,9 +92,12 @@ def _bm25_ranking(snapshot: IndexSnapshot, query: str, document_ids: np.ndarray,
 
 
 @lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def _query_vector(model_key: str, query: str) -> np.ndarray:
     """Recent queries are not encoded twice (a chat turn and its retry, the same question asked again)."""
-    return get_embedder().encode_query(query)
+    vector = get_embedder().encode_query(query)
+    vector.setflags(write=False)  # shared between callers through the cache
+    return vector
 
 
 def _load_chunks(fused: list[tuple[int, float]], *, allowed: set[int]) -> list[RetrievedChunk]:

@@ -112,24 +112,15 @@ async def _answer(*, user: User, session: ChatSession, question: Message, starte
         if answer.message is not None:
             await asyncio.shield(_finish(answer, retrieval, Message.Status.CANCELLED, started))
         raise
-    except GenerationInterrupted as exc:
-        yield await _emit(session.pk, {"type": "error", "code": exc.code, "detail": exc.detail})
-        yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=exc.detail)
-    except NoProviderAvailable as exc:
-        answer.message = await database_sync_to_async(assistant_message_start)(
-            session=session, model="", provider="", fallback_from=list(exc.reasons)
-        )
-        yield await _emit(session.pk, {"type": "error", "code": exc.code, "detail": exc.detail})
-        yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=exc.detail)
+    except (GenerationInterrupted, NoProviderAvailable) as exc:
+        reasons = list(getattr(exc, "reasons", ()))
+        async for frame in _fail(session, answer, retrieval, started, exc.code, exc.detail, reasons):
+            yield frame
     except Exception:  # a bug must still end the turn visibly: logged, saved as an error, reported
         logger.exception("Chat turn failed in session %s", session.pk)
         detail = "Something went wrong while answering. The problem was logged; please try again."
-        if answer.message is None:
-            answer.message = await database_sync_to_async(assistant_message_start)(
-                session=session, model="", provider="", fallback_from=[]
-            )
-        yield await _emit(session.pk, {"type": "error", "code": "server_error", "detail": detail})
-        yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=detail)
+        async for frame in _fail(session, answer, retrieval, started, "server_error", detail, []):
+            yield frame
     else:
         if retrieval.ran:
             sources = _mark_cited(retrieval.sources, answer.text)
@@ -172,6 +163,24 @@ async def _stream(
                 yield await _emit(session.pk, {"type": "token", "message_id": answer.message.pk, "delta": event.delta})
             elif isinstance(event, Finished):
                 answer.prompt_tokens, answer.completion_tokens = event.prompt_tokens, event.completion_tokens
+
+
+async def _fail(
+    session: ChatSession,
+    answer: Answer,
+    retrieval: Retrieval,
+    started: float,
+    code: str,
+    detail: str,
+    fallback_from: list[str],
+) -> AsyncIterator[dict]:
+    """Finish the answer as an error (created now if no provider ever started it) and say why."""
+    if answer.message is None:
+        answer.message = await database_sync_to_async(assistant_message_start)(
+            session=session, model="", provider="", fallback_from=fallback_from
+        )
+    yield await _emit(session.pk, {"type": "error", "code": code, "detail": detail})
+    yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=detail)
 
 
 async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: float, error: str = "") -> dict:

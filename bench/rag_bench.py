@@ -1,6 +1,6 @@
 """RAG benchmark: ingestion throughput and retrieval latency, printed as figures (not part of `make test`).
 
-    python bench/rag_bench.py [--ingest-chunks 300] [--sizes 10000 100000] [--queries 200]
+    RAG_EMBEDDING_BACKEND=onnx-int8|onnx|torch python bench/rag_bench.py [--ingest-chunks 300] [--sizes ...]
 
 Runs against a throwaway SQLite database and index directory. Ingestion goes through the real pipeline
 (chunking, embedding, index publication) with 256-token chunks. Latency is measured through
@@ -25,6 +25,8 @@ os.environ.update(
     DATABASE_URL=f"sqlite:///{SCRATCH / 'bench.sqlite3'}", REDIS_URL="", VAR_DIR=str(SCRATCH),
     HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", LOG_LEVEL="WARNING",
 )
+os.environ.setdefault("RAG_MODEL_CACHE_DIR", str(ROOT / "var" / "models"))  # the exported model is derived once
+os.environ.setdefault("RAG_EMBEDDING_BACKEND", "onnx-int8")  # the default; torch or onnx to compare
 
 import django  # noqa: E402  (the environment above must be set first)
 
@@ -150,7 +152,10 @@ def main() -> None:
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     users = [User.objects.create(username=f"bench-user-{i}", email=f"bench-user-{i}@bench.invalid") for i in range(10)]
-    print(f"scratch: {SCRATCH}; CPUs: {os.cpu_count()}; load average: {os.getloadavg()[0]:.1f}")
+    print(
+        f"scratch: {SCRATCH}; CPUs: {os.cpu_count()}; load average: {os.getloadavg()[0]:.1f}; "
+        f"embedding backend: {os.environ['RAG_EMBEDDING_BACKEND']}"
+    )
     if args.ingest_chunks:
         bench_ingestion(users[0], args.ingest_chunks)
     bases = get_embedder().encode([filler(20) for _ in range(256)])

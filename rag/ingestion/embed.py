@@ -1,5 +1,10 @@
 """Stage 3: text -> normalised float32 vectors with a sentence-transformers model, loaded once per process.
-Vectors already in the database for the same (model, text) are reused, so re-ingestion costs nothing."""
+Vectors already in the database for the same (model, text) are reused, so re-ingestion costs nothing.
+
+`RAG_EMBEDDING_BACKEND` picks how the model runs: `onnx-int8` (default; ONNX Runtime, int8, about three times
+PyTorch's speed on a CPU, vectors within cosine 0.99 of fp32 and indexed under their own key), `onnx` (fp32)
+or `torch` (sentence-transformers itself).
+"""
 
 import hashlib
 import os
@@ -7,21 +12,40 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+from django.core.exceptions import ImproperlyConfigured
 
 from rag.conf import PACKAGED_MODEL, int_setting, setting
+from rag.ingestion.embed_onnx import INT8_SUFFIX, OnnxEmbedder
+
+BACKENDS = ("onnx-int8", "onnx", "torch")
 
 _load_lock = threading.Lock()
 _threads_lock = threading.Lock()
 
 
-class Embedder:
-    """One embedding model: its key (which names its index), its tokenizer, and batch encoding."""
+class Embedder(Protocol):
+    """One embedding model: its key (which names its index and its cached vectors), its tokenizer, encoding."""
+
+    model_key: str
+    max_tokens: int  # per input, special tokens excluded
+    dimension: int
+
+    def count(self, texts: Sequence[str]) -> list[int]: ...
+
+    def split(self, text: str, max_tokens: int) -> list[str]: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """The model run by sentence-transformers on PyTorch: the reference the ONNX backends are checked against."""
 
     def __init__(self, model_name: str) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the weights are local
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
 
         self.model_key = model_key_for(model_name)
@@ -75,7 +99,15 @@ def model_key_for(model_name: str) -> str:
 
 def configured_model_key() -> str:
     """The configured model's key, without loading the model."""
-    return model_key_for(str(setting("RAG_EMBEDDING_MODEL")))
+    suffix = INT8_SUFFIX if _backend() == "onnx-int8" else ""
+    return model_key_for(str(setting("RAG_EMBEDDING_MODEL"))) + suffix
+
+
+def _backend() -> str:
+    backend = str(setting("RAG_EMBEDDING_BACKEND"))
+    if backend not in BACKENDS:
+        raise ImproperlyConfigured(f"RAG_EMBEDDING_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    return backend
 
 
 def _model_path(model_name: str) -> str:
@@ -89,12 +121,23 @@ def _model_path(model_name: str) -> str:
 def get_embedder() -> Embedder:
     """The configured model, loaded on first use and kept for the life of the process."""
     with _load_lock:
-        return _embedder(str(setting("RAG_EMBEDDING_MODEL")))
+        return _embedder(str(setting("RAG_EMBEDDING_MODEL")), _backend())
 
 
 @lru_cache(maxsize=2)
-def _embedder(model_name: str) -> Embedder:
-    return Embedder(model_name)
+def _embedder(model_name: str, backend: str) -> Embedder:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the weights are local
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model_name)
+    return OnnxEmbedder(
+        model_key=model_key_for(model_name),
+        model_path=Path(_model_path(model_name)),
+        quantized=backend == "onnx-int8",
+        cache_dir=Path(str(setting("RAG_MODEL_CACHE_DIR"))),
+        batch_size=int_setting("RAG_EMBEDDING_BATCH_SIZE"),
+        threads=int_setting("RAG_EMBEDDING_THREADS"),
+    )
 
 
 def text_hash(text: str) -> str:

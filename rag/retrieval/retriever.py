@@ -92,7 +92,6 @@ def _bm25_ranking(snapshot: IndexSnapshot, query: str, document_ids: np.ndarray,
 
 
 @lru_cache(maxsize=512)
-@lru_cache(maxsize=256)
 def _query_vector(model_key: str, query: str) -> np.ndarray:
     """Recent queries are not encoded twice (a chat turn and its retry, the same question asked again)."""
     vector = get_embedder().encode_query(query)

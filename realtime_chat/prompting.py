@@ -3,6 +3,9 @@
 Tokens are counted with the local model's own tokenizer (loaded vocabulary-only, once per process), not guessed.
 """
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +19,7 @@ from realtime_chat.llm.types import ChatMessage
 
 BASE_SYSTEM_PROMPT = "You are a helpful, concise assistant."
 MESSAGE_OVERHEAD_TOKENS = 4  # role markers the chat template wraps around each message
+REMEMBERED_COUNTS = 4096  # ~100 bytes each: 40 history messages of ~100 conversations
 
 
 @lru_cache(maxsize=1)
@@ -24,8 +28,42 @@ def _tokenizer() -> Llama:
     return Llama(model_path=str(path), vocab_only=True, verbose=False)
 
 
+class TokenCounts:
+    """Counts of recently seen texts, keyed by a digest of the text (not the text, so long answers are not kept).
+
+    Every turn counts the same history messages again; tokenizing them was a tenth of a turn's CPU (measured).
+    A key is the text's content, so an edited text is simply another key: nothing needs invalidating.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._counts: OrderedDict[bytes, int] = OrderedDict()
+        self._lock = threading.Lock()  # prompts are usually built on one thread, but not necessarily
+
+    def count(self, text: str) -> int:
+        encoded = text.encode("utf-8")
+        key = hashlib.blake2b(encoded, digest_size=16).digest()
+        with self._lock:
+            if (known := self._counts.get(key)) is not None:
+                self._counts.move_to_end(key)
+                return known
+        counted = len(_tokenizer().tokenize(encoded, add_bos=False, special=False)) + MESSAGE_OVERHEAD_TOKENS
+        with self._lock:
+            self._counts[key] = counted
+            if len(self._counts) > self.size:
+                self._counts.popitem(last=False)
+        return counted
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
+_counts = TokenCounts(REMEMBERED_COUNTS)
+
+
 def count_tokens(text: str) -> int:
-    return len(_tokenizer().tokenize(text.encode("utf-8"), add_bos=False, special=False)) + MESSAGE_OVERHEAD_TOKENS
+    """Tokens `text` takes in the prompt as one message, its role markers included."""
+    return _counts.count(text)
 
 
 @dataclass(frozen=True)

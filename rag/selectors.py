@@ -36,3 +36,9 @@ def document_ids_searchable(*, user: User) -> list[int]:
     if not user.is_authenticated:
         return []
     return list(document_list(user=user).filter(status=Document.Status.READY).values_list("id", flat=True))
+
+
+def documents_searchable_exist(*, user: User) -> bool:
+    """Whether `user` has any document the retriever could search: one cheap query, so a chat turn can skip
+    retrieval (and embedding the question) when the answer would be nothing."""
+    return user.is_authenticated and document_list(user=user).filter(status=Document.Status.READY).exists()

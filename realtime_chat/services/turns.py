@@ -20,6 +20,7 @@ from channels.db import database_sync_to_async
 
 from rag.prompting import RAG_SYSTEM_INSTRUCTIONS, format_context
 from rag.retrieval.retriever import retrieve_for_user
+from rag.selectors import documents_searchable_exist
 from realtime_chat.broadcast import session_broadcast
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable
 from realtime_chat.llm.factory import build_chain
@@ -60,10 +61,28 @@ class Answer:
     completion_tokens: int | None = None
     first_token_ms: float | None = None
     provider_first_token_ms: float | None = None
+    lock_released: bool = False
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+
+@dataclass
+class TurnContext:
+    """What the answer is built from. `prompt` is ready unless passages must be retrieved first."""
+
+    preferences: UserPreferences
+    history: list[ChatMessage]
+    prompt: list[ChatMessage] | None
+
+
+@dataclass
+class TurnOpened:
+    session: ChatSession
+    question: Message
+    context: TurnContext | None = None
+    context_error: Exception | None = None  # raised again inside the answer, which then ends as an error
 
 
 async def chat_turn(
@@ -71,34 +90,42 @@ async def chat_turn(
 ) -> AsyncIterator[dict[str, Any]]:
     """Raises ApplicationError (not found, invalid, busy, rate-limited) before the first frame; never after."""
     started = time.perf_counter()
-    session, question = await database_sync_to_async(_question_submit)(
-        user=user, session_id=session_id, content=content, client_id=client_id
+    opening = asyncio.ensure_future(
+        database_sync_to_async(_turn_open)(user=user, session_id=session_id, content=content, client_id=client_id)
     )
+    try:
+        opened = await asyncio.shield(opening)
+    except asyncio.CancelledError:  # a stop or a disconnect while the question is being saved
+        await asyncio.shield(_free_once_opened(opening))
+        raise
+    question = opened.question
     created = {"type": "message.created", "message": message_data(question), "client_id": _str(client_id)}
     if getattr(question, "_duplicate", False):
         yield {**created, "duplicate": True}  # a retry of a message already saved: answer the retry only
         return
+    answer = Answer()
     try:
         yield await _emit(session_id, created)
-        async for frame in _answer(user=user, session=session, question=question, started=started):
+        async for frame in _answer(user=user, opened=opened, answer=answer, started=started):
             yield frame
     finally:
-        await asyncio.shield(database_sync_to_async(generation_lock_release)(session_id=session_id))
+        if not answer.lock_released:
+            await asyncio.shield(database_sync_to_async(generation_lock_release)(session_id=session_id))
 
 
-async def _answer(*, user: User, session: ChatSession, question: Message, started: float) -> AsyncIterator[dict]:
-    answer, retrieval = Answer(), Retrieval()
+async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: float) -> AsyncIterator[dict]:
+    session, retrieval = opened.session, Retrieval()
     try:
-        preferences, history = await database_sync_to_async(_turn_context)(
-            user=user, session=session, question=question
-        )
-        retrieval = await _retrieve(user=user, question=question.content, history=history, preferences=preferences)
-        prompt = await sync_to_async(build_prompt)(
-            question=question.content,
-            history=[ChatMessage(role=m.role, content=m.content) for m in history],
-            parts=PromptParts(persona=preferences.system_prompt, rag_instructions=retrieval.instructions,
-                              context=retrieval.context),
-        )  # fmt: skip
+        if opened.context_error is not None:
+            raise opened.context_error
+        context = opened.context
+        prompt = context.prompt
+        retrieval = Retrieval(ran=context.preferences.use_rag)  # when the user has no documents: found nothing
+        if prompt is None:
+            retrieval, prompt = await sync_to_async(_grounded_prompt)(
+                user=user, question=opened.question.content, context=context
+            )
+        preferences = context.preferences
         options = GenerationOptions(
             model=preferences.model or None,
             temperature=preferences.temperature,
@@ -128,16 +155,59 @@ async def _answer(*, user: User, session: ChatSession, question: Message, starte
         yield await _finish(answer, retrieval, Message.Status.COMPLETE, started)
 
 
-def _question_submit(
-    *, user: User, session_id: int, content: str, client_id: uuid.UUID | None
-) -> tuple[ChatSession, Message]:
-    """One trip to the database thread for what the turn needs first (each trip costs a thread hand-off)."""
+def _turn_open(*, user: User, session_id: int, content: str, client_id: uuid.UUID | None) -> TurnOpened:
+    """Everything the turn needs before the provider, in one trip to the database thread (each trip is a thread
+    hand-off, queued behind every other turn's): the question saved under the lock, then the context.
+
+    An ApplicationError about the question propagates (nothing was saved, no frame sent); a failure after the
+    question is saved is returned instead, so the turn can still report it and finish the answer as an error.
+    """
     session = session_get(user=user, session_id=session_id)
-    return session, user_message_submit(session=session, content=content, client_id=client_id)
+    question = user_message_submit(session=session, content=content, client_id=client_id)
+    if getattr(question, "_duplicate", False):
+        return TurnOpened(session=session, question=question)
+    try:
+        context = _turn_context(user=user, session=session, question=question)
+    except Exception as exc:  # noqa: BLE001  (raised again by `_answer`, which logs it and ends the turn)
+        return TurnOpened(session=session, question=question, context_error=exc)
+    return TurnOpened(session=session, question=question, context=context)
 
 
-def _turn_context(*, user: User, session: ChatSession, question: Message) -> tuple[UserPreferences, list[Message]]:
-    return preferences_get(user=user), message_history(session=session, before_id=question.pk)
+async def _free_once_opened(opening: asyncio.Future[TurnOpened]) -> None:
+    """The thread finishes saving the question even if the turn is cancelled meanwhile: free the session then.
+    If opening failed, the transaction that takes the lock was rolled back (or the lock is another turn's)."""
+    await asyncio.wait([opening])
+    if opening.exception() is not None:
+        return
+    opened = opening.result()
+    if not getattr(opened.question, "_duplicate", False):
+        await database_sync_to_async(generation_lock_release)(session_id=opened.session.pk)
+
+
+def _turn_context(*, user: User, session: ChatSession, question: Message) -> TurnContext:
+    """Preferences and history; the prompt too, unless passages must be retrieved for it first.
+
+    Retrieval is skipped (a retriever round trip and a query embedding saved) when the user has no searchable
+    document: it could only return nothing.
+    """
+    preferences = preferences_get(user=user)
+    history = message_history(session=session, before_id=question.pk)
+    context = TurnContext(preferences=preferences, history=history, prompt=None)
+    if not preferences.use_rag or not documents_searchable_exist(user=user):
+        context.prompt = _prompt(question=question.content, context=context, retrieval=Retrieval())
+    return context
+
+
+def _grounded_prompt(*, user: User, question: str, context: TurnContext) -> tuple[Retrieval, list[ChatMessage]]:
+    retrieval = _retrieve(user=user, question=question, context=context)
+    return retrieval, _prompt(question=question, context=context, retrieval=retrieval)
+
+
+def _prompt(*, question: str, context: TurnContext, retrieval: Retrieval) -> list[ChatMessage]:
+    parts = PromptParts(
+        persona=context.preferences.system_prompt, rag_instructions=retrieval.instructions, context=retrieval.context
+    )
+    return build_prompt(question=question, history=context.history, parts=parts)
 
 
 async def _stream(
@@ -185,7 +255,7 @@ async def _fail(
 
 async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: float, error: str = "") -> dict:
     total_ms = _ms_since(started)
-    message = await database_sync_to_async(assistant_message_finish)(
+    message, data = await database_sync_to_async(_answer_save)(
         message=answer.message,
         content=answer.text,
         status=status,
@@ -196,8 +266,7 @@ async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: fl
         first_token_ms=_int(answer.first_token_ms),
         total_ms=_int(total_ms),
     )
-    # Free the session before telling clients the answer ended, so a client may send its next message at once.
-    await database_sync_to_async(generation_lock_release)(session_id=message.session_id)
+    answer.lock_released = True
     usage = {
         "prompt_tokens": answer.prompt_tokens,
         "completion_tokens": answer.completion_tokens,
@@ -205,25 +274,31 @@ async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: fl
         "provider_first_token_ms": answer.provider_first_token_ms,
         "total_ms": total_ms,
     }
-    return await _emit(message.session_id, {"type": "assistant.end", "message": message_data(message), "usage": usage})
+    return await _emit(message.session_id, {"type": "assistant.end", "message": data, "usage": usage})
 
 
-async def _retrieve(*, user: User, question: str, history: list[Message], preferences: UserPreferences) -> Retrieval:
-    if not preferences.use_rag:
-        return Retrieval()
-    previous_questions = [m.content for m in history if m.role == Message.Role.USER]
-    chunks = await sync_to_async(retrieve_for_user)(
-        user=user, query=question, top_k=preferences.rag_top_k, history=previous_questions
+def _answer_save(*, message: Message, **fields: Any) -> tuple[Message, dict[str, Any]]:
+    """Finish the answer and free the session, in one trip to the database thread. The session is freed before
+    clients hear that the answer ended, so a client may send its next message at once."""
+    message = assistant_message_finish(message=message, **fields)
+    generation_lock_release(session_id=message.session_id)
+    return message, message_data(message)
+
+
+def _retrieve(*, user: User, question: str, context: TurnContext) -> Retrieval:
+    previous_questions = [m.content for m in context.history if m.role == Message.Role.USER]
+    chunks = retrieve_for_user(
+        user=user, query=question, top_k=context.preferences.rag_top_k, history=previous_questions
     )
     if not chunks:
         return Retrieval(ran=True)
-    context, sources = format_context(chunks, max_chars_per_passage=PASSAGE_CHARS)
+    formatted, sources = format_context(chunks, max_chars_per_passage=PASSAGE_CHARS)
     passages = tuple(
         Passage(number=n, document_id=c.document_id, title=c.document_title, page=c.page, text=c.text)
         for n, c in enumerate(chunks, start=1)
     )
     return Retrieval(
-        ran=True, context=context, instructions=RAG_SYSTEM_INSTRUCTIONS, sources=sources, passages=passages
+        ran=True, context=formatted, instructions=RAG_SYSTEM_INSTRUCTIONS, sources=sources, passages=passages
     )
 
 

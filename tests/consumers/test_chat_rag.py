@@ -58,3 +58,21 @@ async def test_a_follow_up_question_retrieves_from_the_conversation(session: Cha
     sources = next(f for f in frames if f["type"] == "sources")["sources"]
     assert any("whale oil" in s["snippet"] for s in sources)
     await socket.disconnect()
+
+
+async def test_a_user_without_documents_gets_no_sources_until_one_is_ready(user: User, chat_model) -> None:
+    """A turn skips retrieval while the user has nothing searchable; the next turn after an upload retrieves."""
+    await database_sync_to_async(preferences_update)(user=user, max_tokens=16, use_rag=True, rag_top_k=2)
+    session = await database_sync_to_async(session_create)(user=user)
+    socket = await authed_socket(user, session.pk)
+    await socket.send_json_to({"type": "message", "content": "Who founded the Quenby lighthouse?"})
+    frames = await receive_turn(socket)
+    assert [f["sources"] for f in frames if f["type"] == "sources"] == [[]]  # retrieval ran, and found nothing
+    document = await database_sync_to_async(document_upload)(user=user, name="quenby.md", content=f"# Quenby\n\n{MINE}")
+    await database_sync_to_async(document.refresh_from_db)()
+    assert document.status == Document.Status.READY, document.error
+    await socket.send_json_to({"type": "message", "content": "Who founded the Quenby lighthouse?"})
+    frames = await receive_turn(socket)
+    sources = next(f for f in frames if f["type"] == "sources")["sources"]
+    assert sources and "Elspeth Marrow" in sources[0]["snippet"]
+    await socket.disconnect()

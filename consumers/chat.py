@@ -133,7 +133,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     # --- Group events -----------------------------------------------------------------------------
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["frame"])
+        await self.send(text_data=event["text"])  # already JSON: encoded once for every socket of the session
 
     async def chat_stop(self, event: dict[str, Any]) -> None:
         self._cancel_generations()

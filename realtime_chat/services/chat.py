@@ -86,11 +86,11 @@ def user_message_submit(*, session: ChatSession, content: str, client_id: uuid.U
             return existing
     _check_rate(session.owner)
     with transaction.atomic():
-        _generation_lock_take(session)
+        _generation_lock_take(session)  # also marks the session updated
         message = Message.objects.create(session=session, role=Message.Role.USER, content=content, client_id=client_id)
         if not session.title:
             session.title = _title_from(content)
-        session.save(update_fields=["title", "updated_at"])
+            session.save(update_fields=["title", "updated_at"])
     return message
 
 
@@ -107,10 +107,10 @@ def _generation_lock_take(session: ChatSession) -> None:
     stale = now - timedelta(seconds=settings.CHAT_GENERATION_LOCK_SECONDS)
     taken = ChatSession.objects.filter(
         Q(generating_since__isnull=True) | Q(generating_since__lt=stale), pk=session.pk
-    ).update(generating_since=now)
+    ).update(generating_since=now, updated_at=now)
     if not taken:
         raise SessionBusy()
-    session.generating_since = now
+    session.generating_since = session.updated_at = now
     # An answer left `streaming` by a crashed process will never finish: say so instead of leaving it hanging.
     session.messages.filter(status=Message.Status.STREAMING).update(
         status=Message.Status.ERROR, error="The server stopped while this answer was being generated."
@@ -142,6 +142,7 @@ def assistant_message_finish(
     prompt_tokens: int | None = None, completion_tokens: int | None = None,
     first_token_ms: int | None = None, total_ms: int | None = None,
 ) -> Message:  # fmt: skip
+    """Save the answer as it ended and free the session for the next message (the generation is over)."""
     message.content = content
     message.status = status
     message.error = error
@@ -150,6 +151,8 @@ def assistant_message_finish(
     message.completion_tokens = completion_tokens
     message.first_token_ms = first_token_ms
     message.total_ms = total_ms
-    message.save()
-    ChatSession.objects.filter(pk=message.session_id).update(updated_at=timezone.now())
+    with transaction.atomic():
+        message.save()
+        # The answer is over, so is the session's generation: one UPDATE marks it updated and frees it.
+        ChatSession.objects.filter(pk=message.session_id).update(updated_at=timezone.now(), generating_since=None)
     return message

@@ -278,10 +278,10 @@ async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: fl
 
 
 def _answer_save(*, message: Message, **fields: Any) -> tuple[Message, dict[str, Any]]:
-    """Finish the answer and free the session, in one trip to the database thread. The session is freed before
-    clients hear that the answer ended, so a client may send its next message at once."""
+    """Finish the answer (which frees the session) and build its frame data, in one trip to the database thread.
+    The session is freed before clients hear that the answer ended, so a client may send its next message at once.
+    """
     message = assistant_message_finish(message=message, **fields)
-    generation_lock_release(session_id=message.session_id)
     return message, message_data(message)
 
 

@@ -84,7 +84,7 @@ def user_message_submit(*, session: ChatSession, content: str, client_id: uuid.U
         if existing is not None:
             existing._duplicate = True
             return existing
-    _check_rate(session.owner)
+    _check_rate(owner_id=session.owner_id)  # the id: `session.owner` would load the user row again
     with transaction.atomic():
         _generation_lock_take(session)  # also marks the session updated
         message = Message.objects.create(session=session, role=Message.Role.USER, content=content, client_id=client_id)
@@ -94,9 +94,11 @@ def user_message_submit(*, session: ChatSession, content: str, client_id: uuid.U
     return message
 
 
-def _check_rate(user: User) -> None:
+def _check_rate(*, owner_id: int) -> None:
     minute_ago = timezone.now() - timedelta(minutes=1)
-    recent = Message.objects.filter(session__owner=user, role=Message.Role.USER, created_at__gte=minute_ago).count()
+    recent = Message.objects.filter(
+        session__owner_id=owner_id, role=Message.Role.USER, created_at__gte=minute_ago
+    ).count()
     if recent >= settings.CHAT_MESSAGES_PER_MINUTE:
         raise RateLimited(f"You can send {settings.CHAT_MESSAGES_PER_MINUTE} messages a minute. Wait a moment.")
 

@@ -1,6 +1,7 @@
 """Chat WebSocket benchmark: concurrent clients chatting through a real daphne, with a deterministic fast provider
 and with the real local model, plus many idle sockets held open at once. Run by `make bench`; not a test.
 
+The fast provider runs one phase per client count (1, 5 and 20 by default), one after another on the same server.
 Each client holds one session on its own socket and sends its turns one after another. Per turn:
 
 - client TTFT: from just before the client sends its `message` frame to its receipt of the first `token` frame
@@ -19,7 +20,7 @@ the client TTFT is also an upper bound of everything the server adds (the provid
 row included). Turns/s counts answered user messages per second across all clients of a phase. Warm-up turns
 (one per client) are not counted.
 
-    .venv/bin/python bench/chat_ws.py [--clients 20] [--turns 5] [--sockets 200] [--model-clients 2] ...
+    .venv/bin/python bench/chat_ws.py [--clients 1,5,20] [--turns 30] [--sockets 200] [--model-clients 2] ...
 """
 
 import argparse
@@ -364,15 +365,18 @@ def report_hold(requested: int, result: HoldResult, seconds: float) -> None:
 
 
 async def fast_phase(server: DaphneServer, accounts: list[Account], args: argparse.Namespace) -> tuple[int, int]:
+    """One phase per client count, one after another, while the idle sockets stay open through all of them."""
     sockets, hold = await open_idle_sockets(server, accounts, args.sockets)
     held_since = time.perf_counter()
-    result = await chat_phase(server, accounts[: args.clients], args.turns, turn_seconds=60)
+    results = [(clients, await chat_phase(server, accounts[:clients], args.turns, turn_seconds=60))
+               for clients in args.clients]  # fmt: skip
     await asyncio.sleep(max(0.0, args.hold_seconds - (time.perf_counter() - held_since)))
     held = time.perf_counter() - held_since
     await check_idle_sockets(sockets, hold)
-    report_chat("fast provider (deterministic, Ollama NDJSON over HTTP)", args.clients, result)
+    for clients, result in results:
+        report_chat("fast provider (deterministic, Ollama NDJSON over HTTP)", clients, result)
     report_hold(args.sockets, hold, round(held, 1))
-    return len(result.errors), len(hold.errors) + (args.sockets - hold.answered)
+    return sum(len(result.errors) for _, result in results), len(hold.errors) + (args.sockets - hold.answered)
 
 
 def main() -> int:
@@ -384,12 +388,13 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, load average {load:.2f} at start (other processes share the machine)")
     channel_layer = "Redis" if os.environ.get("REDIS_URL") else "in-memory"
     print(f"server: one daphne process, SQLite database, {channel_layer} channel layer, DEBUG off")
-    idle_per_user = -(-args.sockets // args.clients)  # ceiling
+    users = max(args.clients)
+    idle_per_user = -(-args.sockets // users)  # ceiling
     errors = 0
     with tempfile.TemporaryDirectory(prefix="chat-bench-") as tmp:
         workdir = Path(tmp)
         env = server_env(workdir)
-        accounts = prepare_database(env, users=args.clients, idle_per_user=idle_per_user)
+        accounts = prepare_database(env, users=users, idle_per_user=idle_per_user)
         with (workdir / "daphne.log").open("wb") as log:
             provider = FastProvider()
             server = DaphneServer(database=env["DATABASE_URL"], ollama_host=provider.url, log=log,
@@ -421,8 +426,10 @@ def run_model_phase(env: dict[str, str], accounts: list[Account], turns: int, lo
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=20, help="concurrent chatting clients, fast provider")
-    parser.add_argument("--turns", type=int, default=5, help="measured turns per client, fast provider")
+    parser.add_argument(
+        "--clients", type=_counts, default=[1, 5, 20], help="concurrent chatting clients, fast provider: a phase each"
+    )
+    parser.add_argument("--turns", type=int, default=30, help="measured turns per client, fast provider")
     parser.add_argument("--sockets", type=int, default=200, help="idle sockets held open during the fast phase")
     parser.add_argument("--hold-seconds", type=float, default=10, help="how long the idle sockets stay open")
     parser.add_argument("--model-clients", type=int, default=2, help="concurrent clients on the real model")
@@ -430,8 +437,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-model", action="store_true", help="only the fast provider and the idle sockets")
     parser.add_argument("--serve-fast-provider", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.model_clients = min(args.model_clients, args.clients)
+    args.model_clients = min(args.model_clients, max(args.clients))
     return args
+
+
+def _counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",")]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("client counts must be positive integers")
+    return counts
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """RAG benchmark: ingestion throughput and retrieval latency, printed as figures (not part of `make test`).
 
-    RAG_EMBEDDING_BACKEND=onnx-int8|onnx|torch python bench/rag_bench.py [--ingest-chunks 300] [--sizes ...]
+    RAG_EMBEDDING_BACKEND=onnx-int8|onnx|torch python bench/rag_bench.py [--ingest-chunks 1000] [--sizes ...]
 
 Runs against a throwaway SQLite database and index directory. Ingestion goes through the real pipeline
 (chunking, embedding, index publication) with 256-token chunks. Latency is measured through
@@ -146,7 +146,7 @@ def bench_latency(size: int, queries: int, bases: np.ndarray) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ingest-chunks", type=int, default=300)
+    parser.add_argument("--ingest-chunks", type=int, default=1000)
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()

@@ -1,5 +1,6 @@
 """Production settings: refuse to start without secrets, and pass Django's deployment checklist."""
 
+import json
 import os
 import subprocess
 import sys
@@ -48,3 +49,13 @@ def test_production_requires_postgresql_and_redis() -> None:
     no_redis = manage("check", env={**PRODUCTION_ENV, "REDIS_URL": ""})
     assert no_redis.returncode != 0
     assert "REDIS_URL" in no_redis.stderr
+
+
+def test_production_static_files_hash_the_imports_inside_es_modules(tmp_path: Path) -> None:
+    result = manage("collectstatic", "--noinput", env={**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    main = (tmp_path / manifest["frontend/main.js"]).read_text()
+    hashed_api = Path(manifest["frontend/api.js"]).name
+    assert f'from "./{hashed_api}"' in main
+    assert 'from "./api.js"' not in main

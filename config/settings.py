@@ -106,8 +106,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    # A file (not :memory:) so that a real daphne or qcluster started by a test sees the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # A file (not :memory:) so that a real daphne or qcluster started by a test sees the test database; one per
+    # test process, so two test runs in one checkout never delete each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 # Persistent connections: Channels' database_sync_to_async closes connections older than this around every call,
 # and reopening one per ORM call costs more than the query (measured by bench/chat_ws.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)

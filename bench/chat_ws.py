@@ -20,6 +20,11 @@ the client TTFT is also an upper bound of everything the server adds (the provid
 row included). Turns/s counts answered user messages per second across all clients of a phase. Warm-up turns
 (one per client) are not counted.
 
+The fast-provider phases with clients sending back to back (`--clients`) find the server's capacity: once the
+clients ask for more turns per second than one process can serve, each turn also waits for others, and the
+overhead measures that queue. The paced phase (`--paced-clients`, `--think-seconds`) is people chatting at once:
+each client pauses a random 0-2 s (mean 1 s) between an answer and its next message, as a reader and typist would.
+
     .venv/bin/python bench/chat_ws.py [--clients 1,5,20] [--turns 30] [--sockets 200] [--model-clients 2] ...
 """
 
@@ -27,6 +32,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -253,8 +259,17 @@ class StartLine:
 
 
 async def chatting_client(
-    server: DaphneServer, account: Account, turns: int, result: PhaseResult, line: StartLine, turn_seconds: float
+    server: DaphneServer,
+    account: Account,
+    turns: int,
+    result: PhaseResult,
+    line: StartLine,
+    turn_seconds: float,
+    think_seconds: float = 0.0,
 ) -> None:
+    """Sends `turns` messages one after another; with `think_seconds`, each after a pause drawn uniformly from
+    0 to twice that (a person reading the answer and typing), so the clients' turns interleave at random."""
+    pauses = random.Random(account.username)  # reproducible pacing
     arrived = False
     try:
         async with await open_authenticated(server, account, account.chat_session) as socket:
@@ -263,6 +278,8 @@ async def chatting_client(
             arrived = True
             await line.go.wait()
             for _ in range(turns):
+                if think_seconds:
+                    await asyncio.sleep(pauses.uniform(0, 2 * think_seconds))
                 await one_turn(socket, result, turn_seconds)
     except Exception as exc:  # noqa: BLE001  (a benchmark counts failures instead of stopping at the first)
         result.errors.append(f"{account.username}: {type(exc).__name__}: {exc}")
@@ -271,10 +288,15 @@ async def chatting_client(
             line.arrive()
 
 
-async def chat_phase(server: DaphneServer, accounts: list[Account], turns: int, turn_seconds: float) -> PhaseResult:
-    """All clients connect and warm up, then send their measured turns at the same moment."""
+async def chat_phase(
+    server: DaphneServer, accounts: list[Account], turns: int, turn_seconds: float, think_seconds: float = 0.0
+) -> PhaseResult:
+    """All clients connect and warm up, then start their measured turns at the same moment."""
     result, line = PhaseResult(), StartLine(len(accounts))
-    clients = [asyncio.create_task(chatting_client(server, a, turns, result, line, turn_seconds)) for a in accounts]
+    clients = [
+        asyncio.create_task(chatting_client(server, a, turns, result, line, turn_seconds, think_seconds))
+        for a in accounts
+    ]
     await line.all_arrived.wait()
     started = time.perf_counter()
     line.go.set()
@@ -337,9 +359,10 @@ def percentile(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
-def report_chat(label: str, clients: int, result: PhaseResult) -> None:
+def report_chat(label: str, clients: int, result: PhaseResult, think_seconds: float = 0.0) -> None:
     rate = result.turns / result.seconds if result.seconds else 0.0
-    print(f"\n{label}: {clients} clients, {result.turns} turns in {result.seconds:.1f} s = {rate:.1f} turns/s, "
+    pace = f" (each pausing {think_seconds:g} s on average between turns)" if think_seconds else " (back to back)"
+    print(f"\n{label}: {clients} clients{pace}, {result.turns} turns in {result.seconds:.1f} s = {rate:.1f} turns/s, "
           f"{len(result.errors)} errors, {result.busy_retries} session_busy retries")  # fmt: skip
     rows = [
         ("server overhead (client TTFT - provider TTFT)", result.overhead),
@@ -368,15 +391,20 @@ async def fast_phase(server: DaphneServer, accounts: list[Account], args: argpar
     """One phase per client count, one after another, while the idle sockets stay open through all of them."""
     sockets, hold = await open_idle_sockets(server, accounts, args.sockets)
     held_since = time.perf_counter()
-    results = [(clients, await chat_phase(server, accounts[:clients], args.turns, turn_seconds=60))
-               for clients in args.clients]  # fmt: skip
+    phases = [(clients, 0.0) for clients in args.clients]
+    if args.paced_clients:
+        phases.append((args.paced_clients, args.think_seconds))
+    results = [
+        (clients, think, await chat_phase(server, accounts[:clients], args.turns, 60, think))
+        for clients, think in phases
+    ]
     await asyncio.sleep(max(0.0, args.hold_seconds - (time.perf_counter() - held_since)))
     held = time.perf_counter() - held_since
     await check_idle_sockets(sockets, hold)
-    for clients, result in results:
-        report_chat("fast provider (deterministic, Ollama NDJSON over HTTP)", clients, result)
+    for clients, think, result in results:
+        report_chat("fast provider (deterministic, Ollama NDJSON over HTTP)", clients, result, think)
     report_hold(args.sockets, hold, round(held, 1))
-    return sum(len(result.errors) for _, result in results), len(hold.errors) + (args.sockets - hold.answered)
+    return sum(len(result.errors) for _, _, result in results), len(hold.errors) + (args.sockets - hold.answered)
 
 
 def main() -> int:
@@ -388,7 +416,7 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, load average {load:.2f} at start (other processes share the machine)")
     channel_layer = "Redis" if os.environ.get("REDIS_URL") else "in-memory"
     print(f"server: one daphne process, SQLite database, {channel_layer} channel layer, DEBUG off")
-    users = max(args.clients)
+    users = max(*args.clients, args.paced_clients)
     idle_per_user = -(-args.sockets // users)  # ceiling
     errors = 0
     with tempfile.TemporaryDirectory(prefix="chat-bench-") as tmp:
@@ -429,6 +457,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--clients", type=_counts, default=[1, 5, 20], help="concurrent chatting clients, fast provider: a phase each"
     )
+    parser.add_argument(
+        "--paced-clients", type=int, default=20, help="one more fast phase: clients pausing between turns (0: none)"
+    )
+    parser.add_argument("--think-seconds", type=float, default=1.0, help="mean pause between a paced client's turns")
     parser.add_argument("--turns", type=int, default=30, help="measured turns per client, fast provider")
     parser.add_argument("--sockets", type=int, default=200, help="idle sockets held open during the fast phase")
     parser.add_argument("--hold-seconds", type=float, default=10, help="how long the idle sockets stay open")
@@ -437,7 +469,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-model", action="store_true", help="only the fast provider and the idle sockets")
     parser.add_argument("--serve-fast-provider", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.model_clients = min(args.model_clients, max(args.clients))
+    args.model_clients = min(args.model_clients, max(*args.clients, args.paced_clients))
     return args
 
 

@@ -11,14 +11,15 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 
-from realtime_chat.services.accounts import user_from_access_token
+from realtime_chat.services.accounts import access_token_check
 
 
 class JwtAuthMiddleware(BaseMiddleware):
-    """Sets `scope["user"]` from `?token=`; no state on the instance (it serves every connection)."""
+    """Sets `scope["user"]` and `scope["access_grant"]` (its expiry) from `?token=`; no state on the instance (it
+    serves every connection)."""
 
     async def __call__(self, scope: dict, receive, send):
         token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
-        user = await database_sync_to_async(user_from_access_token)(token=token) if token else None
-        scope = {**scope, "user": user or AnonymousUser()}
+        grant = await database_sync_to_async(access_token_check)(token=token) if token else None
+        scope = {**scope, "user": grant.user if grant else AnonymousUser(), "access_grant": grant}
         return await super().__call__(scope, receive, send)

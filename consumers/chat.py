@@ -2,6 +2,10 @@
 
 Frames of a turn reach every socket of the session (this one included) through the session's group; the turn
 itself runs as a task of the socket that asked for it, so `stop` (from any tab) and a disconnect cancel it.
+
+A socket is authenticated for as long as its access token is valid: an `auth` frame with a newer token of the same
+user renews it (`auth.renewed`); otherwise the socket is closed with 4401 when the token expires, so a logged-out
+or deactivated user's socket does not outlive the token that opened it.
 """
 
 import asyncio
@@ -23,6 +27,8 @@ from consumers.protocol import (
     MessageFrame,
     PingFrame,
     StopFrame,
+    TokenExpired,
+    TokenRejected,
     error_frame,
     parse_client_frame,
 )
@@ -30,7 +36,7 @@ from realtime_chat.broadcast import session_group, session_stop_request
 from realtime_chat.errors import ApplicationError, NotFound
 from realtime_chat.models import User
 from realtime_chat.selectors.chat import session_get
-from realtime_chat.services.accounts import user_from_access_token
+from realtime_chat.services.accounts import AccessGrant, access_token_check
 from realtime_chat.services.turns import chat_turn
 
 logger = logging.getLogger(__name__)
@@ -45,16 +51,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # that has sent `assistant.end` may still be finishing here when the client sends its next message.
         self.generations: set[asyncio.Task] = set()
         self.auth_timer: asyncio.Task | None = None
+        self.expiry_timer: asyncio.Task | None = None
         await self.accept()  # accept first: close codes only reach a client on an accepted socket
-        user = self.scope.get("user")
-        if user is not None and user.is_authenticated:
-            await self._authenticated(user)
+        grant = self.scope.get("access_grant")  # from ?token=, see consumers.auth
+        if grant is not None:
+            await self._authenticated(grant)
         else:
             self.auth_timer = asyncio.create_task(self._close_unless_authenticated())
 
     async def disconnect(self, code: int) -> None:
-        if self.auth_timer is not None:
-            self.auth_timer.cancel()
+        for timer in (self.auth_timer, self.expiry_timer):
+            if timer is not None:
+                timer.cancel()
         running = self._cancel_generations()  # partial answers are saved as cancelled
         if running:
             await asyncio.wait(running, timeout=DISCONNECT_SAVE_SECONDS)
@@ -76,25 +84,34 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         if self.user is None:
             await self._on_auth(frame)
+        elif isinstance(frame, AuthFrame):
+            await self._on_renew(frame)
         elif isinstance(frame, MessageFrame):
             await self._on_message(frame)
         elif isinstance(frame, StopFrame):
             await session_stop_request(self.session_id)
         elif isinstance(frame, PingFrame):
             await self.send_json({"type": "pong"})
-        else:
-            await self.send_json({"type": "error", "code": "already_authenticated", "detail": "Already authenticated."})
 
     async def _on_auth(self, frame: Any) -> None:
-        user = None
+        grant = None
         if isinstance(frame, AuthFrame):
-            user = await database_sync_to_async(user_from_access_token)(token=frame.token)
-        if user is None:
+            grant = await database_sync_to_async(access_token_check)(token=frame.token)
+        if grant is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         if self.auth_timer is not None:
             self.auth_timer.cancel()
-        await self._authenticated(user)
+        await self._authenticated(grant)
+
+    async def _on_renew(self, frame: AuthFrame) -> None:
+        grant = await database_sync_to_async(access_token_check)(token=frame.token)
+        if grant is None or grant.user.pk != self.user.pk:
+            detail = "That token is not valid for this socket; the current one holds until it expires."
+            await self.send_json(error_frame(TokenRejected(detail)))
+            return
+        self._close_when_expired(grant)
+        await self.send_json({"type": "auth.renewed", "expires_in": int(grant.seconds_left())})
 
     async def _on_message(self, frame: MessageFrame) -> None:
         task = asyncio.create_task(self._run_turn(frame))
@@ -112,7 +129,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Authentication ---------------------------------------------------------------------------
 
-    async def _authenticated(self, user: User) -> None:
+    async def _authenticated(self, grant: AccessGrant) -> None:
+        user = grant.user
         if not await _connection_allowed(user):
             await self.close(code=CLOSE_RATE_LIMITED)
             return
@@ -123,12 +141,26 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
-        await self.send_json({"type": "ready", "session_id": self.session_id, "user": user.username})
+        self._close_when_expired(grant)
+        ready = {"type": "ready", "session_id": self.session_id, "user": user.username}
+        await self.send_json({**ready, "expires_in": int(grant.seconds_left())})
 
     async def _close_unless_authenticated(self) -> None:
         await asyncio.sleep(settings.CHAT_AUTH_TIMEOUT_SECONDS)
         if self.user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    def _close_when_expired(self, grant: AccessGrant) -> None:
+        """(Re)arms the timer that ends the socket when `grant` expires; a renewal replaces it."""
+        if self.expiry_timer is not None:
+            self.expiry_timer.cancel()
+        self.expiry_timer = asyncio.create_task(self._expire(grant.seconds_left()))
+
+    async def _expire(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        detail = "Your login expired. Reconnect, or renew it with an auth frame before it expires."
+        await self.send_json(error_frame(TokenExpired(detail)))
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     # --- Group events -----------------------------------------------------------------------------
 

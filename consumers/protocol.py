@@ -18,6 +18,18 @@ class FrameError(ApplicationError):
     code = "invalid_frame"
 
 
+class TokenRejected(ApplicationError):
+    """A renewal token that is invalid or names another user: the socket keeps the login it has."""
+
+    code = "invalid_token"
+
+
+class TokenExpired(ApplicationError):
+    """Sent just before the socket closes with 4401: its access token expired and was not renewed."""
+
+    code = "token_expired"
+
+
 @dataclass(frozen=True)
 class AuthFrame:
     token: str
@@ -84,7 +96,8 @@ MESSAGE_KEYS = {"id", "session_id", "role", "content", "status", "model", "provi
 
 # type -> (required keys, keys whose values must be dicts/lists of a certain shape are checked in tests)
 SERVER_FRAMES: dict[str, set[str]] = {
-    "ready": {"session_id", "user"},
+    "ready": {"session_id", "user", "expires_in"},
+    "auth.renewed": {"expires_in"},
     "pong": set(),
     "message.created": {"message", "client_id"},
     "assistant.start": {"message_id", "model", "provider", "fallback_from"},

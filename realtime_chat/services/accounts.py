@@ -1,6 +1,8 @@
 """Account writes: sign-up, email verification, login tokens, password changes, revocation."""
 
 import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
@@ -191,10 +193,24 @@ def user_deactivate(*, user: User) -> None:
     user_refresh_tokens_revoke_all(user=user)
 
 
-def user_from_access_token(*, token: str) -> User | None:
-    """The active user an access token names, or None for a missing, forged, expired or inactive one."""
+@dataclass(frozen=True)
+class AccessGrant:
+    """What a valid access token grants: its user, until it expires (a socket is closed then unless renewed)."""
+
+    user: User
+    expires_at: datetime
+
+    def seconds_left(self) -> float:
+        return max((self.expires_at - timezone.now()).total_seconds(), 0.0)
+
+
+def access_token_check(*, token: str) -> AccessGrant | None:
+    """The grant of a valid access token, or None for a missing, forged, expired one or an inactive user."""
     try:
         payload = AccessToken(token)
     except TokenError:
         return None
-    return User.objects.filter(pk=payload.get("user_id"), is_active=True).first()
+    user = User.objects.filter(pk=payload.get("user_id"), is_active=True).first()
+    if user is None:
+        return None
+    return AccessGrant(user=user, expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC))

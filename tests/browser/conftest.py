@@ -22,7 +22,15 @@ expect.set_options(timeout=30_000)  # the machine is shared and small: give the 
 
 
 @pytest.fixture
-def daphne(transactional_db: None, model_server: LocalModelServer) -> Iterator[DaphneServer]:
+def daphne_settings() -> dict[str, str]:
+    """More settings for daphne: a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def daphne(
+    transactional_db: None, model_server: LocalModelServer, daphne_settings: dict[str, str]
+) -> Iterator[DaphneServer]:
     """Stopped before the database is flushed, like tests/live's `live_daphne`, with settings for a browser."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (make test installs it)")
@@ -43,6 +51,7 @@ def daphne(transactional_db: None, model_server: LocalModelServer) -> Iterator[D
                 "THROTTLE_SIGNUP": "1000/min",
                 "CHAT_MESSAGES_PER_MINUTE": "1000",
                 "CHAT_CONNECTIONS_PER_MINUTE": "1000",
+                **daphne_settings,
             },
         )
         yield server

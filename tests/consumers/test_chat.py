@@ -2,6 +2,7 @@
 database and the real local model. Every frame received is checked against its schema."""
 
 import asyncio
+import unittest.mock
 import uuid
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from realtime_chat.services.accounts import token_pair_issue
 from realtime_chat.services.chat import preferences_update, session_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
+ANY_TEXT = unittest.mock.ANY  # compares equal to the human-readable detail, whatever its wording
 TIMEOUT = 180  # an upper bound: the tiny model on two busy cores can take long over a prompt with passages
 
 
@@ -43,7 +45,10 @@ async def authed_socket(user: User, session_id: int) -> WebsocketCommunicator:
     socket = await open_socket(session_id)
     token = await database_sync_to_async(access_token)(user)
     await socket.send_json_to({"type": "auth", "token": token})
-    assert await receive(socket) == {"type": "ready", "session_id": session_id, "user": user.username}
+    ready = await receive(socket)
+    expected = {"type": "ready", "session_id": session_id, "user": user.username}
+    assert ready == {**expected, "expires_in": ready["expires_in"]}
+    assert 0 < ready["expires_in"] <= 300  # the access token's remaining life (JWT_ACCESS_MINUTES)
     return socket
 
 
@@ -98,6 +103,54 @@ async def test_expired_token_closes_4401(session: ChatSession, user: User) -> No
     socket = await open_socket(session.pk)
     await socket.send_json_to({"type": "auth", "token": await database_sync_to_async(expired_token)()})
     assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
+
+
+def short_lived_token(user: User, seconds: float) -> str:
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=seconds))
+    return str(token)
+
+
+async def test_socket_closes_4401_when_its_token_expires(session: ChatSession, user: User) -> None:
+    socket = await open_socket(session.pk)
+    await socket.send_json_to({"type": "auth", "token": await database_sync_to_async(short_lived_token)(user, 2)})
+    assert (await receive(socket))["expires_in"] <= 2
+    assert await receive(socket) == {"type": "error", "code": "token_expired", "detail": ANY_TEXT}
+    assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
+
+
+async def test_query_string_token_expires_too(session: ChatSession, user: User) -> None:
+    token = await database_sync_to_async(short_lived_token)(user, 2)
+    socket = await open_socket(session.pk, f"?token={token}")
+    assert (await receive(socket))["type"] == "ready"
+    assert (await receive(socket))["code"] == "token_expired"
+    assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
+
+
+async def test_an_auth_frame_with_a_newer_token_renews_the_socket(session: ChatSession, user: User) -> None:
+    socket = await open_socket(session.pk)
+    await socket.send_json_to({"type": "auth", "token": await database_sync_to_async(short_lived_token)(user, 2)})
+    await receive(socket)
+    await socket.send_json_to({"type": "auth", "token": await database_sync_to_async(access_token)(user)})
+    renewed = await receive(socket)
+    assert renewed["type"] == "auth.renewed" and renewed["expires_in"] > 200
+    await asyncio.sleep(3)  # past the first token's expiry
+    await socket.send_json_to({"type": "ping"})
+    assert await receive(socket) == {"type": "pong"}
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize("whose", ["stranger", "forged"])
+async def test_renewal_with_a_bad_token_is_refused_and_the_login_holds(
+    session: ChatSession, user: User, stranger: User, whose: str
+) -> None:
+    socket = await authed_socket(user, session.pk)
+    token = await database_sync_to_async(access_token)(stranger) if whose == "stranger" else "forged"
+    await socket.send_json_to({"type": "auth", "token": token})
+    assert (await receive(socket))["code"] == "invalid_token"
+    await socket.send_json_to({"type": "ping"})
+    assert await receive(socket) == {"type": "pong"}
+    await socket.disconnect()
 
 
 async def test_query_string_token_authenticates(session: ChatSession, user: User) -> None:

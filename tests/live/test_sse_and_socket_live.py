@@ -120,7 +120,8 @@ async def test_socket_authenticates_by_first_frame_and_streams_tokens(
 ) -> None:
     async with await open_socket(live_daphne, session.pk) as socket:
         await socket.send(json.dumps({"type": "auth", "token": token}))
-        assert await receive(socket) == {"type": "ready", "session_id": session.pk, "user": user.username}
+        ready = await receive(socket)
+        assert (ready["type"], ready["session_id"], ready["user"]) == ("ready", session.pk, user.username)
         await socket.send(json.dumps({"type": "message", "content": "Say hello.", "client_id": str(uuid.uuid4())}))
         frames = [frame async for frame in frames_until_end(socket)]
         assert_one_turn(frames)

@@ -155,7 +155,7 @@ class App {
     this.everConnected = false;
     this.socket = new ChatSocket({
       sessionId: session.id,
-      getToken: () => this.api.accessToken(),
+      getToken: ({ fresh }) => (fresh ? this.api.refresh() : this.api.accessToken()),
       onFrame: (frame) => this.dispatch(frame),
       onState: (state, detail) => this.connectionState(state, detail),
       onFatal: (reason) => this.toast(reason),

@@ -1,5 +1,6 @@
-// The chat socket for one session: authenticates with its first frame (never a token in the URL), keeps
-// itself alive with pings, and reconnects with exponential backoff after a drop.
+// The chat socket for one session: authenticates with its first frame (never a token in the URL), renews that
+// login before the token expires (the server closes a socket whose token expired), keeps itself alive with
+// pings, and reconnects with exponential backoff after a drop.
 //
 // States (shown by the connection indicator): idle, connecting, connected, reconnecting, offline.
 
@@ -10,10 +11,13 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 const RATE_LIMITED_DELAY_MS = 30_000;
 const PING_EVERY_MS = 25_000;
+const RENEW_BEFORE_S = 30; // renew the socket's login this long before its token expires (or half-way, if sooner)
+const RENEW_RETRY_MS = 5_000;
 
 export class ChatSocket {
   /**
-   * getToken(): a promise of a fresh access token. onFrame(frame): every server frame after `ready`.
+   * getToken({ fresh }): a promise of a valid access token; a newly issued one when `fresh`.
+   * onFrame(frame): every server frame from `ready` on, except the socket's own login renewals.
    * onState(state, detail): connection state changes. onFatal(reason): the socket gave up for good.
    */
   constructor({ sessionId, getToken, onFrame, onState, onFatal }) {
@@ -27,6 +31,7 @@ export class ChatSocket {
     this.closedByUs = false;
     this.retryTimer = null;
     this.pingTimer = null;
+    this.renewTimer = null;
     this.authRetried = false;
     this.state = "idle";
   }
@@ -39,6 +44,7 @@ export class ChatSocket {
   close() {
     this.closedByUs = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.renewTimer);
     clearInterval(this.pingTimer);
     if (this.ws) this.ws.close(1000);
     this.ws = null;
@@ -64,11 +70,11 @@ export class ChatSocket {
     this.onState(state, detail);
   }
 
-  async connect() {
+  async connect({ fresh = false } = {}) {
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
     let token;
     try {
-      token = await this.getToken();
+      token = await this.getToken({ fresh });
     } catch (error) {
       if (error && error.name === "SessionEnded") return; // the app returns to the login page
       this.scheduleRetry();
@@ -96,13 +102,39 @@ export class ChatSocket {
       this.setState("connected");
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.send({ type: "ping" }), PING_EVERY_MS);
+      this.scheduleRenewal(frame.expires_in);
+    } else if (frame.type === "auth.renewed") {
+      this.scheduleRenewal(frame.expires_in);
+      return;
+    } else if (frame.type === "error" && frame.code === "token_expired") {
+      return; // the 4401 close that follows reconnects with a new token
     }
     this.onFrame(frame);
+  }
+
+  scheduleRenewal(expiresInSeconds) {
+    clearTimeout(this.renewTimer);
+    const delay = Math.max(expiresInSeconds - RENEW_BEFORE_S, expiresInSeconds / 2, 1);
+    this.renewTimer = setTimeout(() => this.renew(), delay * 1000);
+  }
+
+  /** Sends a newly issued token over the open socket; the server answers `auth.renewed`. */
+  async renew() {
+    let token;
+    try {
+      token = await this.getToken({ fresh: true });
+    } catch (error) {
+      if (error && error.name === "SessionEnded") return; // the app returns to the login page
+      this.renewTimer = setTimeout(() => this.renew(), RENEW_RETRY_MS); // offline for a moment: try again
+      return;
+    }
+    if (!this.send({ type: "auth", token })) return; // not connected: the next `ready` schedules a renewal
   }
 
   closed(ws, event) {
     if (ws !== this.ws) return; // an older socket we already replaced
     clearInterval(this.pingTimer);
+    clearTimeout(this.renewTimer);
     this.ws = null;
     if (this.closedByUs) return;
     if (event.code === CLOSE_NOT_FOUND) {
@@ -111,8 +143,8 @@ export class ChatSocket {
       return;
     }
     if (event.code === CLOSE_UNAUTHENTICATED && !this.authRetried) {
-      this.authRetried = true; // the token expired in between: one immediate retry with a fresh one
-      this.connect();
+      this.authRetried = true; // the token expired in between: one immediate retry with a new one
+      this.connect({ fresh: true });
       return;
     }
     if (event.code === CLOSE_UNAUTHENTICATED) {

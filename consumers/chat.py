@@ -41,6 +41,7 @@ from realtime_chat.services.turns import chat_turn
 
 logger = logging.getLogger(__name__)
 DISCONNECT_SAVE_SECONDS = 10  # how long a closing socket waits for its cancelled answer to be saved
+GROUP_EVENTS = {"chat.frame": "chat_frame", "chat.stop": "chat_stop"}  # realtime_chat.broadcast sends these
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -163,6 +164,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
     # --- Group events -----------------------------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels closes stale database connections before every handler: a hop to the database thread, once
+        per token per socket. Group events only forward text and touch no database, so they skip it (the other
+        handlers reach the database through `database_sync_to_async`, which does the same hygiene itself)."""
+        if message["type"] in GROUP_EVENTS:
+            await getattr(self, GROUP_EVENTS[message["type"]])(message)
+        else:
+            await super().dispatch(message)
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["text"])  # already JSON: encoded once for every socket of the session

@@ -161,7 +161,8 @@ class App {
       onFatal: (reason) => this.toast(reason),
     });
     this.socket.open();
-    this.composer.focus();
+    // Ready to type, unless the person is already typing elsewhere (the history search, while the chat loads).
+    if (!isTextField(document.activeElement)) this.composer.focus();
   }
 
   async loadHistory() {
@@ -384,6 +385,10 @@ class App {
 /** Every server frame type is handled above; reaching here is a protocol change this page does not know. */
 function assertNever(frame) {
   throw new Error(`Unhandled server frame type: ${JSON.stringify(frame.type)}`);
+}
+
+function isTextField(element) {
+  return Boolean(element) && (element.matches("input, textarea") || element.isContentEditable);
 }
 
 function toggleTheme() {

@@ -136,8 +136,7 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
         async for frame in _stream(session=session, prompt=prompt, options=options, answer=answer, started=started):
             yield frame
     except asyncio.CancelledError:
-        if answer.message is not None:
-            await asyncio.shield(_finish(answer, retrieval, Message.Status.CANCELLED, started))
+        await asyncio.shield(_cancelled(session, answer, retrieval, started))
         raise
     except (GenerationInterrupted, NoProviderAvailable) as exc:
         reasons = list(getattr(exc, "reasons", ()))
@@ -251,6 +250,16 @@ async def _fail(
         )
     yield await _emit(session.pk, {"type": "error", "code": code, "detail": detail})
     yield await _finish(answer, retrieval, Message.Status.ERROR, started, error=detail)
+
+
+async def _cancelled(session: ChatSession, answer: Answer, retrieval: Retrieval, started: float) -> None:
+    """Finish the answer as cancelled with what it has; stopped before any provider answered, it is created
+    empty now, so that every turn a client saw begin also ends with `assistant.end`."""
+    if answer.message is None:
+        answer.message = await database_sync_to_async(assistant_message_start)(
+            session=session, model="", provider="", fallback_from=[]
+        )
+    await _finish(answer, retrieval, Message.Status.CANCELLED, started)
 
 
 async def _finish(answer: Answer, retrieval: Retrieval, status: str, started: float, error: str = "") -> dict:

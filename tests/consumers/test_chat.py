@@ -314,6 +314,21 @@ async def test_stop_keeps_the_partial_answer_as_cancelled(session: ChatSession, 
 
 @pytest.mark.llm
 @pytest.mark.usefixtures("chat_model")
+async def test_stop_before_the_model_answers_still_ends_the_turn(session: ChatSession, user: User) -> None:
+    """A stop that lands before `assistant.start` used to leave the client waiting for an end that never came."""
+    socket = await authed_socket(user, session.pk)
+    await socket.send_json_to({"type": "message", "content": "Write a long story about a dragon."})
+    assert (await receive(socket))["type"] == "message.created"
+    await socket.send_json_to({"type": "stop"})
+    end = (await receive_turn(socket))[-1]
+    assert end["message"]["status"] == "cancelled"
+    await socket.send_json_to({"type": "message", "content": "Say hello."})  # the session is free again
+    assert (await receive_turn(socket))[-1]["message"]["status"] == "complete"
+    await socket.disconnect()
+
+
+@pytest.mark.llm
+@pytest.mark.usefixtures("chat_model")
 async def test_disconnect_mid_answer_saves_the_partial_text(session: ChatSession, user: User) -> None:
     await database_sync_to_async(preferences_update)(user=user, max_tokens=400)
     socket = await authed_socket(user, session.pk)

@@ -21,6 +21,15 @@ class Tokenizer(Protocol):
         ...
 
 
+def split_at_token_offsets(text: str, offsets: Sequence[tuple[int, int]], max_tokens: int) -> list[str]:
+    """`Tokenizer.split` for tokenizers that give each token's (start, end) character offsets in `text`."""
+    pieces = []
+    for start in range(0, len(offsets), max_tokens):
+        window = offsets[start : start + max_tokens]
+        pieces.append(text[window[0][0] : window[-1][1]].strip())
+    return [piece for piece in pieces if piece]
+
+
 @dataclass(frozen=True)
 class ChunkDraft:
     position: int

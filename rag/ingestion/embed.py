@@ -18,9 +18,11 @@ import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
 from rag.conf import PACKAGED_MODEL, int_setting, setting
-from rag.ingestion.embed_onnx import INT8_SUFFIX, OnnxEmbedder
+from rag.ingestion.chunk import split_at_token_offsets
+from rag.ingestion.embed_onnx import OnnxEmbedder
 
 BACKENDS = ("onnx-int8", "onnx", "torch")
+INT8_SUFFIX = "-int8"  # the quantised model's vectors differ slightly: they get an index (and cache) of their own
 
 _load_lock = threading.Lock()
 _threads_lock = threading.Lock()
@@ -62,11 +64,7 @@ class SentenceTransformerEmbedder:
 
     def split(self, text: str, max_tokens: int) -> list[str]:
         offsets = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-        pieces = []
-        for start in range(0, len(offsets), max_tokens):
-            window = offsets[start : start + max_tokens]
-            pieces.append(text[window[0][0] : window[-1][1]].strip())
-        return [piece for piece in pieces if piece]
+        return split_at_token_offsets(text, offsets, max_tokens)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One short text on one thread: for a single query, a second thread costs more in synchronisation than it
@@ -99,8 +97,12 @@ def model_key_for(model_name: str) -> str:
 
 def configured_model_key() -> str:
     """The configured model's key, without loading the model."""
-    suffix = INT8_SUFFIX if _backend() == "onnx-int8" else ""
-    return model_key_for(str(setting("RAG_EMBEDDING_MODEL"))) + suffix
+    return _model_key(str(setting("RAG_EMBEDDING_MODEL")), _backend())
+
+
+def _model_key(model_name: str, backend: str) -> str:
+    """fp32 runs (PyTorch or ONNX) share vectors to ~1e-6, so they share a key; int8 has one of its own."""
+    return model_key_for(model_name) + (INT8_SUFFIX if backend == "onnx-int8" else "")
 
 
 def _backend() -> str:
@@ -136,14 +138,15 @@ def _embedder(model_name: str, backend: str) -> Embedder:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if backend == "torch":
         return SentenceTransformerEmbedder(model_name)
-    if not (Path(_model_path(model_name)) / "tokenizer.json").exists():
+    model_path = Path(_model_path(model_name))
+    if not (model_path / "tokenizer.json").exists():
         raise ImproperlyConfigured(
             f"{model_name} has no tokenizer.json (a fast tokenizer), which the ONNX backends need: "
             "set RAG_EMBEDDING_BACKEND=torch for it"
         )
     return OnnxEmbedder(
-        model_key=model_key_for(model_name),
-        model_path=Path(_model_path(model_name)),
+        model_key=_model_key(model_name, backend),
+        model_path=model_path,
         quantized=backend == "onnx-int8",
         cache_dir=Path(str(setting("RAG_MODEL_CACHE_DIR"))),
         batch_size=int_setting("RAG_EMBEDDING_BATCH_SIZE"),

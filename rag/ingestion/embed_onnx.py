@@ -15,16 +15,15 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from rag.ingestion.chunk import split_at_token_offsets
 from rag.ingestion.onnx_export import exported_model
-
-INT8_SUFFIX = "-int8"  # the quantised model's vectors differ slightly: they get an index (and cache) of their own
 
 
 class OnnxEmbedder:
     def __init__(
         self, *, model_key: str, model_path: Path, quantized: bool, cache_dir: Path, batch_size: int, threads: int
     ) -> None:
-        self.model_key = model_key + (INT8_SUFFIX if quantized else "")
+        self.model_key = model_key
         self.batch_size = max(batch_size, 1)
         max_seq_length = _max_seq_length(model_path)
         self.max_tokens = max_seq_length - 2  # [CLS] and [SEP]
@@ -44,12 +43,7 @@ class OnnxEmbedder:
         return [len(encoding.ids) for encoding in self._counter.encode_batch(list(texts), add_special_tokens=False)]
 
     def split(self, text: str, max_tokens: int) -> list[str]:
-        offsets = self._counter.encode(text, add_special_tokens=False).offsets
-        pieces = []
-        for start in range(0, len(offsets), max_tokens):
-            window = offsets[start : start + max_tokens]
-            pieces.append(text[window[0][0] : window[-1][1]].strip())
-        return [piece for piece in pieces if piece]
+        return split_at_token_offsets(text, self._counter.encode(text, add_special_tokens=False).offsets, max_tokens)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised float32 vectors, in the order given. Texts of similar length share a batch (less padding)."""

@@ -23,9 +23,9 @@ SMALL_FILE_BYTES = 1 << 20  # files this small are fingerprinted by content, lar
 
 
 def exported_model(model_path: Path, *, name: str, cache_dir: Path, quantized: bool) -> Path:
-    """The ONNX file for the model at `model_path`, exported on first use; `name` starts its file name."""
+    """The ONNX file for the model at `model_path`, exported on first use; `name` (its key) starts the file name."""
     variant = "int8" if quantized else "fp32"
-    target = cache_dir / f"{name}-{variant}-{_fingerprint(model_path, variant)}.onnx"
+    target = cache_dir / f"{name}-{_fingerprint(model_path, variant)}.onnx"
     if target.exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -33,12 +33,16 @@ def document_get_owned(*, user: User, pk: int) -> Document:
 
 def document_ids_searchable(*, user: User) -> list[int]:
     """The ready documents whose chunks the retriever may return to `user`."""
-    if not user.is_authenticated:
-        return []
-    return list(document_list(user=user).filter(status=Document.Status.READY).values_list("id", flat=True))
+    return list(_searchable(user).values_list("id", flat=True))
 
 
 def documents_searchable_exist(*, user: User) -> bool:
     """Whether `user` has any document the retriever could search: one cheap query, so a chat turn can skip
     retrieval (and embedding the question) when the answer would be nothing."""
-    return user.is_authenticated and document_list(user=user).filter(status=Document.Status.READY).exists()
+    return _searchable(user).exists()
+
+
+def _searchable(user: User) -> QuerySet[Document]:
+    if not user.is_authenticated:
+        return Document.objects.none()
+    return document_list(user=user).filter(status=Document.Status.READY)

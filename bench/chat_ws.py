@@ -152,9 +152,9 @@ def server_env(workdir: Path) -> dict[str, str]:
 
 ACCOUNTS_SCRIPT = """
 import json
-from realtime_chat.models import User
-from realtime_chat.services.accounts import token_pair_issue
-from realtime_chat.services.chat import preferences_update, session_create
+from realtime_chat.accounts.models import User
+from realtime_chat.accounts.services import token_pair_issue
+from realtime_chat.chat.services.chat import preferences_update, session_create
 accounts = []
 for n in range({users}):
     user = User.objects.create_user(username=f"bench{{n}}", email=f"bench{{n}}@example.com", password=None)

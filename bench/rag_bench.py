@@ -21,9 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SCRATCH = Path(tempfile.mkdtemp(prefix="rag-bench-"))
 os.environ.update(
-    DJANGO_SETTINGS_MODULE="config.settings", DJANGO_ENV="development", DEBUG="false",
-    DATABASE_URL=f"sqlite:///{SCRATCH / 'bench.sqlite3'}", REDIS_URL="", VAR_DIR=str(SCRATCH),
-    HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", LOG_LEVEL="WARNING",
+    DJANGO_SETTINGS_MODULE="config.settings",
+    DJANGO_ENV="development",
+    DEBUG="false",
+    DATABASE_URL=f"sqlite:///{SCRATCH / 'bench.sqlite3'}",
+    REDIS_URL="",
+    VAR_DIR=str(SCRATCH),
+    HF_HUB_OFFLINE="1",
+    TRANSFORMERS_OFFLINE="1",
+    TOKENIZERS_PARALLELISM="false",
+    LOG_LEVEL="WARNING",
 )
 os.environ.setdefault("RAG_MODEL_CACHE_DIR", str(ROOT / "var" / "models"))  # the exported model is derived once
 os.environ.setdefault("RAG_EMBEDDING_BACKEND", "onnx-int8")  # the default; torch or onnx to compare
@@ -41,15 +48,35 @@ from rag.ingestion.index import index_sync  # noqa: E402
 from rag.ingestion.pipeline import ingest_documents  # noqa: E402
 from rag.models import Chunk, Document  # noqa: E402
 from rag.retrieval.retriever import retrieve_for_user  # noqa: E402
-from realtime_chat.models import User  # noqa: E402
+from realtime_chat.accounts.models import User  # noqa: E402
 
 rng = random.Random(7)
 VOCABULARY = [
     "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 10))) for _ in range(20000)
 ]
 ENGLISH = [
-    "the", "patient", "study", "results", "showed", "increased", "risk", "of", "disease", "after", "treatment",
-    "drug", "adults", "children", "protein", "cell", "gene", "expression", "signal", "pathway", "receptor", "dose",
+    "the",
+    "patient",
+    "study",
+    "results",
+    "showed",
+    "increased",
+    "risk",
+    "of",
+    "disease",
+    "after",
+    "treatment",
+    "drug",
+    "adults",
+    "children",
+    "protein",
+    "cell",
+    "gene",
+    "expression",
+    "signal",
+    "pathway",
+    "receptor",
+    "dose",
 ]
 
 
@@ -95,16 +122,29 @@ def synthetic_corpus(users: list[User], size: int, bases: np.ndarray) -> None:
         owner = users[doc_number % len(users)]
         scope = "shared" if doc_number % 10 == 9 else "private"
         document = Document.objects.create(
-            owner=owner, title=f"Synthetic {doc_number}", kind="txt", size_bytes=1, sha256=f"s{doc_number}",
-            scope=scope, status="ready", file="documents/none.txt",
+            owner=owner,
+            title=f"Synthetic {doc_number}",
+            kind="txt",
+            size_bytes=1,
+            sha256=f"s{doc_number}",
+            scope=scope,
+            status="ready",
+            file="documents/none.txt",
         )
         mix = bases[np.random.randint(0, len(bases), size=(100, 3))].sum(axis=1)
         mix += np.random.normal(scale=0.02, size=mix.shape)
         mix /= np.linalg.norm(mix, axis=1, keepdims=True)
         Chunk.objects.bulk_create(
             [
-                Chunk(document=document, position=i, text=filler(150), token_count=250, embedding_model=model_key,
-                      text_hash=f"{doc_number}-{i}", vector=mix[i].astype(np.float32).tobytes())
+                Chunk(
+                    document=document,
+                    position=i,
+                    text=filler(150),
+                    token_count=250,
+                    embedding_model=model_key,
+                    text_hash=f"{doc_number}-{i}",
+                    vector=mix[i].astype(np.float32).tobytes(),
+                )
                 for i in range(100)
             ]
         )

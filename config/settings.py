@@ -51,16 +51,21 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_q",
     "channels",
-    "realtime_chat",
-    "consumers",
+    # The product's apps, each depending only on those below it (tests/test_architecture.py keeps it so).
+    "realtime_chat.core",
+    "realtime_chat.accounts",
+    "realtime_chat.llm",
+    "realtime_chat.local_model",
     "rag",
+    "realtime_chat.chat",
+    "consumers",
     "frontend",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "realtime_chat.request_id.RequestIdMiddleware",
+    "realtime_chat.core.request_id.RequestIdMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,7 +78,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "asgi.application"
 WSGI_APPLICATION = None
-AUTH_USER_MODEL = "realtime_chat.User"
+AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -133,7 +138,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "realtime_chat.channel_layer.SweptInMemoryChannelLayer",
+            "BACKEND": "realtime_chat.core.channel_layer.SweptInMemoryChannelLayer",
             "CONFIG": {"capacity": CHANNEL_CAPACITY},
         }
     }
@@ -173,7 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "realtime_chat.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "realtime_chat.core.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -315,7 +320,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "realtime_chat.request_id.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "realtime_chat.core.request_id.RequestIdLogFilter"}},
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {

@@ -8,10 +8,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/", include("realtime_chat.api.urls")),
+    path("api/", include("realtime_chat.accounts.api.urls")),
+    path("api/", include("realtime_chat.chat.api.urls")),
+    path("api/", include("realtime_chat.core.api.urls")),
     path("api/", include("rag.api.urls")),
     path("", include("frontend.urls")),
 ]
 
-handler404 = "realtime_chat.api.errors.not_found"
-handler500 = "realtime_chat.api.errors.server_error"
+handler404 = "realtime_chat.core.api.errors.not_found"
+handler500 = "realtime_chat.core.api.errors.server_error"

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 
-from realtime_chat.services.accounts import access_token_check
+from realtime_chat.accounts.services import access_token_check
 
 
 class JwtAuthMiddleware(BaseMiddleware):

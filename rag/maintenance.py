@@ -1,4 +1,4 @@
-"""Periodic housekeeping of documents (scheduled by realtime_chat.schedules): stuck ingestions and stray files.
+"""Periodic housekeeping of documents (scheduled in rag/jobs.py): stuck ingestions and stray files.
 
 Both are safe to run twice and work in bounded batches.
 """

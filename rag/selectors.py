@@ -3,8 +3,8 @@
 from django.db.models import Q, QuerySet
 
 from rag.models import Document
-from realtime_chat.errors import NotFound
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
+from realtime_chat.core.errors import NotFound
 
 
 def _visible(user: User) -> Q:

@@ -20,8 +20,8 @@ from rag.errors import (
 )
 from rag.ingestion.extract import check_docx_container, detect_kind, extract
 from rag.models import Document
-from realtime_chat.errors import PermissionDenied
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
+from realtime_chat.core.errors import PermissionDenied
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
@@ -65,8 +65,13 @@ def document_store(
         raise DuplicateDocument("You already uploaded this file.", extra=_existing(user, digest))
     _probe(upload, kind)
     document = Document(
-        owner=user, title=(title.strip() or Path(name).stem)[:300], original_name=name, kind=kind,
-        size_bytes=size, sha256=digest, scope=scope,
+        owner=user,
+        title=(title.strip() or Path(name).stem)[:300],
+        original_name=name,
+        kind=kind,
+        size_bytes=size,
+        sha256=digest,
+        scope=scope,
     )
     upload.seek(0)
     document.file.save(f"upload.{kind}", upload, save=False)

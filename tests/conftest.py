@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from realtime_chat.models import User
-from realtime_chat.services.accounts import token_pair_issue
+from realtime_chat.accounts.models import User
+from realtime_chat.accounts.services import token_pair_issue
 from tests.factories import UserFactory
 from tests.servers import MODEL_NAME, LocalModelServer
 
@@ -58,6 +58,21 @@ def model_server() -> Iterator[LocalModelServer]:
     server = LocalModelServer()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_server(model_server: LocalModelServer) -> LocalModelServer:
+    """The suite's one real model server (above); tests share it one generation at a time."""
+    return model_server
+
+
+@pytest.fixture
+def doomed_server() -> Iterator[LocalModelServer]:
+    """A second server process of the test's own, free to be killed."""
+    server = LocalModelServer()
+    yield server
+    if server.process.poll() is None:
+        server.kill()
 
 
 @pytest.fixture

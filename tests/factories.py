@@ -3,7 +3,7 @@
 import factory
 from django.utils import timezone
 
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 

@@ -20,8 +20,22 @@ class DocumentOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Document
         fields = [
-            "id", "title", "original_name", "kind", "size_bytes", "scope", "status", "stage", "progress", "error",
-            "attempts", "page_count", "chunk_count", "created_at", "updated_at", "ingested_at",
+            "id",
+            "title",
+            "original_name",
+            "kind",
+            "size_bytes",
+            "scope",
+            "status",
+            "stage",
+            "progress",
+            "error",
+            "attempts",
+            "page_count",
+            "chunk_count",
+            "created_at",
+            "updated_at",
+            "ingested_at",
         ]
         read_only_fields = fields
 

@@ -18,11 +18,31 @@ from rag.models import Document
 
 Kind = Document.Kind
 
-EXTENSIONS = {".txt": Kind.TXT, ".text": Kind.TXT, ".md": Kind.MD, ".markdown": Kind.MD, ".html": Kind.HTML,
-              ".htm": Kind.HTML, ".pdf": Kind.PDF, ".docx": Kind.DOCX}
+EXTENSIONS = {
+    ".txt": Kind.TXT,
+    ".text": Kind.TXT,
+    ".md": Kind.MD,
+    ".markdown": Kind.MD,
+    ".html": Kind.HTML,
+    ".htm": Kind.HTML,
+    ".pdf": Kind.PDF,
+    ".docx": Kind.DOCX,
+}
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL)
-_BINARY_MAGIC = (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"\x89PNG", b"\xff\xd8\xff", b"GIF8",
-                 b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
+_BINARY_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xca\xfe\xba\xbe",
+    b"\xcf\xfa\xed\xfe",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"Rar!",
+    b"7z\xbc\xaf",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ",
+)
 SUPPORTED = "Supported formats: .txt, .md, .html, .pdf, .docx."
 
 
@@ -106,12 +126,24 @@ def extract(path: Path, kind: str, *, probe: bool = False) -> Extracted:
 
 
 def _extract_in_child(path: Path, kind: str, *, timeout: float, probe: bool) -> Extracted:
-    command = [sys.executable, "-m", "rag.ingestion.extract_child", kind, str(path),
-               str(int_setting("RAG_MAX_PAGES")), str(int_setting("RAG_EXTRACT_MEMORY_MB")),
-               "probe" if probe else "full", str(int(timeout) + 1)]
+    command = [
+        sys.executable,
+        "-m",
+        "rag.ingestion.extract_child",
+        kind,
+        str(path),
+        str(int_setting("RAG_MAX_PAGES")),
+        str(int_setting("RAG_EXTRACT_MEMORY_MB")),
+        "probe" if probe else "full",
+        str(int(timeout) + 1),
+    ]
     try:
         result = subprocess.run(  # noqa: S603  (our own interpreter and module; the path is ours, not the client's)
-            command, capture_output=True, timeout=timeout, cwd=settings.BASE_DIR, check=False,
+            command,
+            capture_output=True,
+            timeout=timeout,
+            cwd=settings.BASE_DIR,
+            check=False,
             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(settings.BASE_DIR), "PYTHONIOENCODING": "utf-8"},
         )
     except subprocess.TimeoutExpired as exc:

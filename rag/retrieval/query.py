@@ -15,8 +15,10 @@ _REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|that|these|those|the 
 
 def is_follow_up(query: str) -> bool:
     words = query.split()
-    return len(words) < SHORT_QUESTION_WORDS or bool(_FOLLOW_UP_START.match(query)) or (
-        len(words) < 2 * SHORT_QUESTION_WORDS and bool(_REFERS_BACK.search(query))
+    return (
+        len(words) < SHORT_QUESTION_WORDS
+        or bool(_FOLLOW_UP_START.match(query))
+        or (len(words) < 2 * SHORT_QUESTION_WORDS and bool(_REFERS_BACK.search(query)))
     )
 
 

@@ -21,7 +21,7 @@ from rag.retrieval.dense import dense_search
 from rag.retrieval.fusion import reciprocal_rank_fusion
 from rag.retrieval.query import build_retrieval_query
 from rag.selectors import document_ids_searchable
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,14 @@ def _load_chunks(fused: list[tuple[int, float]], *, allowed: set[int]) -> list[R
     by_id = {row[0]: row for row in rows}
     return [
         RetrievedChunk(
-            chunk_id=chunk_id, document_id=row[1], document_title=row[2], page=row[3], text=row[4],
-            score=round(score, 6), heading=row[5], position=row[6],
+            chunk_id=chunk_id,
+            document_id=row[1],
+            document_title=row[2],
+            page=row[3],
+            text=row[4],
+            score=round(score, 6),
+            heading=row[5],
+            position=row[6],
         )
         for chunk_id, score in fused
         if (row := by_id.get(chunk_id)) is not None and row[1] in allowed  # checked again: the index may lag

@@ -4,7 +4,7 @@ Before the first token (`ProviderUnavailable`) the fallback chain tries the next
 (`GenerationInterrupted`) the answer is finished as an error, never continued by another model.
 """
 
-from realtime_chat.errors import ApplicationError
+from realtime_chat.core.errors import ApplicationError
 
 
 class LLMError(ApplicationError):

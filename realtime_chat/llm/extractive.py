@@ -12,7 +12,7 @@ from realtime_chat.llm.types import (
     Finished,
     GenerationOptions,
     ModelInfo,
-    Passage,
+    Quotable,
     Started,
     Token,
 )
@@ -43,10 +43,10 @@ class ExtractiveProvider:
         return []  # nothing a user could pick
 
 
-def extractive_answer(passages: Sequence[Passage], reasons: Sequence[str] = ()) -> str:
+def extractive_answer(passages: Sequence[Quotable], reasons: Sequence[str] = ()) -> str:
     """The full answer text: the top passages cited as [n], or an explanation with the providers' reasons."""
     if passages:
-        quotes = [_cite(passage) for passage in passages[:MAX_PASSAGES]]
+        quotes = [_cite(number, passage) for number, passage in enumerate(passages[:MAX_PASSAGES], start=1)]
         return "\n\n".join([HEADING, *quotes])
     lines = [NOTHING_REACHABLE]
     if reasons:
@@ -55,9 +55,10 @@ def extractive_answer(passages: Sequence[Passage], reasons: Sequence[str] = ()) 
     return "\n".join(lines)
 
 
-def _cite(passage: Passage) -> str:
-    where = f"{passage.title}, p. {passage.page}" if passage.page is not None else passage.title
-    return f"[{passage.number}] {where}: {_shorten(passage.text)}"
+def _cite(number: int, passage: Quotable) -> str:
+    title = passage.document_title
+    where = f"{title}, p. {passage.page}" if passage.page is not None else title
+    return f"[{number}] {where}: {_shorten(passage.text)}"
 
 
 def _shorten(text: str) -> str:

@@ -1,5 +1,7 @@
 """Build the providers from settings. The only module that knows which kinds of provider exist."""
 
+from functools import lru_cache
+
 from django.conf import settings
 
 from realtime_chat.llm.circuit_breaker import CircuitBreaker
@@ -7,6 +9,7 @@ from realtime_chat.llm.extractive import ExtractiveProvider
 from realtime_chat.llm.fallback import ChainEntry, FallbackChain
 from realtime_chat.llm.ollama_provider import OllamaProvider
 from realtime_chat.llm.openai_provider import OpenAICompatibleProvider
+from realtime_chat.llm.tokens import EstimatedTokenCounter, RememberedTokenCounts, TokenCounter
 from realtime_chat.llm.types import ModelInfo, Timeouts
 
 
@@ -43,3 +46,28 @@ async def available_models() -> list[ModelInfo]:
 
 def default_model() -> str:
     return settings.OLLAMA_MODEL
+
+
+def token_counter(*, model: str | None = None) -> TokenCounter:
+    """What counts a prompt's tokens for `model` (None: the default model): the bundled model's own tokenizer
+    when that is the model, else an estimate. Only then is llama.cpp imported, so a server that talks to
+    another model never loads it."""
+    if (model or settings.OLLAMA_MODEL) == settings.LOCAL_MODEL_NAME:
+        return _bundled_model_counter(settings.LOCAL_MODEL_PATH)
+    return _estimated_counter()
+
+
+@lru_cache(maxsize=1)
+def _estimated_counter() -> TokenCounter:
+    return RememberedTokenCounts(EstimatedTokenCounter())
+
+
+@lru_cache(maxsize=2)
+def _bundled_model_counter(model_path_setting: str) -> TokenCounter:
+    """One vocabulary load per process (per LOCAL_MODEL_PATH); without llama.cpp installed, the estimate."""
+    try:
+        from realtime_chat.local_model.model_file import configured_model_path
+        from realtime_chat.local_model.tokenizer import GgufTokenCounter
+    except ImportError:
+        return _estimated_counter()
+    return RememberedTokenCounts(GgufTokenCounter(configured_model_path()))

@@ -21,15 +21,18 @@ class ChatMessage:
     content: str
 
 
-@dataclass(frozen=True, slots=True)
-class Passage:
-    """A retrieved document passage, cited as `[number]`; the extractive last resort quotes it."""
+class Quotable(Protocol):
+    """A retrieved passage as the extractive last resort quotes it (rag's retrieved chunks are these); passages
+    are cited by position, [1] being the first."""
 
-    number: int
-    document_id: int
-    title: str
-    page: int | None
-    text: str
+    @property
+    def document_title(self) -> str: ...
+
+    @property
+    def page(self) -> int | None: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,7 @@ class GenerationOptions:
     temperature: float = 0.7
     top_p: float = 0.9
     max_tokens: int = 512
-    passages: tuple[Passage, ...] = ()
+    passages: tuple[Quotable, ...] = ()
     fallback_from: tuple[str, ...] = ()
 
 

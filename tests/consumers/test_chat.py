@@ -13,9 +13,10 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from config.asgi import application
 from consumers.protocol import CLOSE_NOT_FOUND, CLOSE_RATE_LIMITED, CLOSE_UNAUTHENTICATED, check_server_frame
-from realtime_chat.models import ChatSession, Message, User
-from realtime_chat.services.accounts import token_pair_issue
-from realtime_chat.services.chat import preferences_update, session_create
+from realtime_chat.accounts.models import User
+from realtime_chat.accounts.services import token_pair_issue
+from realtime_chat.chat.models import ChatSession, Message
+from realtime_chat.chat.services.chat import preferences_update, session_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ANY_TEXT = unittest.mock.ANY  # compares equal to the human-readable detail, whatever its wording

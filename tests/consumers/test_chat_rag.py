@@ -1,13 +1,13 @@
 """A chat turn with retrieval, over the socket: numbered sources reach the client and the stored answer, and
 another user's documents never do."""
 
-
 import pytest
 from channels.db import database_sync_to_async
 
 from rag.models import Document
-from realtime_chat.models import ChatSession, Message, User
-from realtime_chat.services.chat import preferences_update, session_create
+from realtime_chat.accounts.models import User
+from realtime_chat.chat.models import ChatSession, Message
+from realtime_chat.chat.services.chat import preferences_update, session_create
 from tests.consumers.test_chat import authed_socket, receive_turn
 from tests.rag.factories import document_upload
 

@@ -13,9 +13,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from consumers.protocol import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, check_server_frame
-from realtime_chat.models import ChatSession, Message, User
-from realtime_chat.services.accounts import token_pair_issue
-from realtime_chat.services.chat import preferences_update, session_create
+from realtime_chat.accounts.models import User
+from realtime_chat.accounts.services import token_pair_issue
+from realtime_chat.chat.models import ChatSession, Message
+from realtime_chat.chat.services.chat import preferences_update, session_create
 from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.live_server, pytest.mark.llm, pytest.mark.django_db(transaction=True)]

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import pytest
 
 from rag.models import Document
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
 from tests.rag.factories import document_upload
 
 

@@ -4,7 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from rag import services
 from rag.models import Document
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
 
 
 def document_upload(

@@ -9,7 +9,7 @@ from rag.conf import PACKAGED_MODEL
 from rag.ingestion.embed import _model_path, get_embedder
 from rag.ingestion.index import current_snapshot
 from rag.models import Document
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
 
 pytestmark = [pytest.mark.embeddings, pytest.mark.django_db]
 

@@ -1,6 +1,6 @@
 import pytest
 
-from realtime_chat.health import health_report
+from realtime_chat.core.health import health_report
 
 pytestmark = [pytest.mark.embeddings, pytest.mark.django_db(transaction=True)]
 

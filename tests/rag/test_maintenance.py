@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from rag import maintenance
 from rag.models import Document
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embeddings]
 

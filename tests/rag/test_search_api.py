@@ -24,8 +24,14 @@ def test_search_never_returns_a_strangers_chunks(auth_client, stranger, ingest):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"query": ""}, {"query": "x", "top_k": 0}, {"query": "x", "top_k": 21}, {"query": "x" * 2001},
-     {"query": "x", "history": "not a list"}],
+    [
+        {},
+        {"query": ""},
+        {"query": "x", "top_k": 0},
+        {"query": "x", "top_k": 21},
+        {"query": "x" * 2001},
+        {"query": "x", "history": "not a list"},
+    ],
 )
 def test_search_rejects_bad_input(auth_client, body):
     response = auth_client.post(SEARCH, body, format="json")

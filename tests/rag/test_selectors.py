@@ -4,7 +4,7 @@ import pytest
 
 from rag.models import Document
 from rag.selectors import document_ids_searchable, documents_searchable_exist
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
 from tests.rag.factories import document_upload
 
 pytestmark = pytest.mark.django_db

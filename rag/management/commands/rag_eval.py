@@ -20,7 +20,7 @@ from rag.errors import DocumentEmpty, DuplicateDocument
 from rag.ingestion.pipeline import ingest_documents
 from rag.retrieval.retriever import retrieve_for_user
 from rag.services import document_store
-from realtime_chat.models import User
+from realtime_chat.accounts.models import User
 
 MODES = {"hybrid": (True, True), "dense": (True, False), "bm25": (False, True)}
 CHUNKS_PER_QUERY = 300  # enough chunks to rank 100 distinct documents
@@ -41,8 +41,9 @@ class Command(BaseCommand):
         corpus, queries, qrels = load_beir(root, str(options["split"]))
         modes = list(MODES) if options["mode"] == "all" else [str(options["mode"])]
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch, override_settings(
-            RAG_INDEX_DIR=Path(scratch) / "indexes", MEDIA_ROOT=Path(scratch) / "media"
+        with (
+            tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch,
+            override_settings(RAG_INDEX_DIR=Path(scratch) / "indexes", MEDIA_ROOT=Path(scratch) / "media"),
         ):
             name = f"rag-eval-{uuid.uuid4().hex[:12]}"
             user = User.objects.create(username=name, email=f"{name}@eval.invalid", is_active=False)
@@ -62,9 +63,15 @@ class Command(BaseCommand):
         if options["json"]:
             main = results[modes[0]]
             summary = {
-                "ndcg@10": main["ndcg@10"], "recall@100": main["recall@100"], "mrr@10": main["mrr@10"],
-                "queries": main["queries"], "documents": len(corpus_ids), "seconds": seconds,
-                "mode": modes[0], "ingest_seconds": ingest_seconds, "modes": results,
+                "ndcg@10": main["ndcg@10"],
+                "recall@100": main["recall@100"],
+                "mrr@10": main["mrr@10"],
+                "queries": main["queries"],
+                "documents": len(corpus_ids),
+                "seconds": seconds,
+                "mode": modes[0],
+                "ingest_seconds": ingest_seconds,
+                "modes": results,
             }
             self.stdout.write(json.dumps(summary))
 

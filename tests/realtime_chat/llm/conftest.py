@@ -1,4 +1,4 @@
-"""Real processes and real sockets for the LLM tests: the local model server, a dead port, a black hole."""
+"""Real sockets for the LLM tests: a dead port, a black hole (the model servers are in tests/conftest.py)."""
 
 import socket
 from collections.abc import Iterator
@@ -6,22 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from realtime_chat.llm.types import Timeouts
-from tests.servers import LocalModelServer, free_port
-
-
-@pytest.fixture(scope="session")
-def local_server(model_server: LocalModelServer) -> LocalModelServer:
-    """The suite's one real model server (tests/conftest.py); tests share it one generation at a time."""
-    return model_server
-
-
-@pytest.fixture
-def doomed_server() -> Iterator[LocalModelServer]:
-    """A second server process of the test's own, free to be killed."""
-    server = LocalModelServer()
-    yield server
-    if server.process.poll() is None:
-        server.kill()
+from tests.servers import free_port
 
 
 @pytest.fixture

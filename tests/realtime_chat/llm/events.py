@@ -1,6 +1,7 @@
-"""Reading provider streams in tests."""
+"""Reading provider streams in tests, and passages to hand them."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from realtime_chat.llm.types import Finished, Started, StreamEvent, Token
 
@@ -19,3 +20,12 @@ def assert_well_formed(events: list[StreamEvent]) -> tuple[Started, Finished]:
     assert isinstance(events[-1], Finished)
     assert all(isinstance(event, Token) for event in events[1:-1])
     return events[0], events[-1]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """What a provider needs of a retrieved chunk (the `Quotable` protocol rag's chunks satisfy)."""
+
+    document_title: str
+    page: int | None
+    text: str

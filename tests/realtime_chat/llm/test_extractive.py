@@ -1,14 +1,14 @@
 """The last resort answers without any model, and says so."""
 
 from realtime_chat.llm.extractive import HEADING, ExtractiveProvider, extractive_answer
-from realtime_chat.llm.types import ChatMessage, Finished, GenerationOptions, Passage
-from tests.realtime_chat.llm.events import assert_well_formed, collect, text_of
+from realtime_chat.llm.types import ChatMessage, Finished, GenerationOptions
+from tests.realtime_chat.llm.events import Passage, assert_well_formed, collect, text_of
 
 QUESTION = [ChatMessage(role="user", content="What does the contract say about notice?")]
 
 
 def passage(number: int, text: str, page: int | None = 3) -> Passage:
-    return Passage(number=number, document_id=number, title=f"Document {number}", page=page, text=text)
+    return Passage(document_title=f"Document {number}", page=page, text=text)
 
 
 def test_passages_are_quoted_in_two_sentences_each_and_cited() -> None:

@@ -6,21 +6,19 @@ from pytest_django.fixtures import Settings
 from realtime_chat.llm.errors import NoProviderAvailable
 from realtime_chat.llm.extractive import HEADING
 from realtime_chat.llm.factory import available_models, build_chain, default_model
-from realtime_chat.llm.types import ChatMessage, GenerationOptions, Passage
-from tests.realtime_chat.llm.events import assert_well_formed, collect, text_of
+from realtime_chat.llm.types import ChatMessage, GenerationOptions
+from tests.realtime_chat.llm.events import Passage, assert_well_formed, collect, text_of
 from tests.servers import MODEL_NAME, LocalModelServer
 
 QUESTION = [ChatMessage(role="user", content="How do I reset the router?")]
 SHORT = GenerationOptions(max_tokens=16)
 PASSAGES = (
     Passage(
-        number=1,
-        document_id=7,
-        title="Router manual",
+        document_title="Router manual",
         page=12,
         text="Hold the reset button for ten seconds. The lights blink twice. Then wait a minute. Log in again.",
     ),
-    Passage(number=2, document_id=8, title="FAQ", page=None, text="Resetting erases your Wi-Fi password."),
+    Passage(document_title="FAQ", page=None, text="Resetting erases your Wi-Fi password."),
 )
 
 

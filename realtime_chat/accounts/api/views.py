@@ -1,0 +1,155 @@
+"""Account endpoints under /api/auth/: thin views over realtime_chat.accounts.services."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.views import TokenRefreshView
+
+from realtime_chat.accounts import services as accounts
+from realtime_chat.accounts.models import User
+
+TOKEN_PAIR = inline_serializer("TokenPair", {"access": serializers.CharField(), "refresh": serializers.CharField()})
+DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
+
+
+class UserOutputSerializer(serializers.ModelSerializer):
+    email_verified = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "email_verified", "date_joined"]
+        read_only_fields = fields
+
+
+class PublicApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class SignupApi(PublicApi):
+    throttle_scope = "signup"
+
+    class SignupInputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+    @extend_schema(request=SignupInputSerializer, responses={201: UserOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.SignupInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = accounts.user_create(**serializer.validated_data)
+        body = UserOutputSerializer(user).data
+        if settings.DEBUG:
+            # The embedded default has no mail server; the link is also on the console.
+            body["verification_link"] = accounts.email_verification_link(user=user)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=1000)
+
+
+class VerifyEmailApi(PublicApi):
+    @extend_schema(request=TokenInputSerializer, responses={200: UserOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = accounts.user_verify_email(token=serializer.validated_data["token"])
+        return Response(UserOutputSerializer(user).data)
+
+
+class EmailInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class ResendVerificationApi(PublicApi):
+    throttle_scope = "resend_verification"
+
+    @extend_schema(request=EmailInputSerializer, responses={202: DETAIL})
+    def post(self, request: Request) -> Response:
+        serializer = EmailInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        accounts.verification_resend(email=serializer.validated_data["email"])
+        detail = "If that address belongs to an unverified account, a new link is on its way."
+        return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+
+class LoginApi(PublicApi):
+    throttle_scope = "login"
+
+    class LoginInputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(request=LoginInputSerializer, responses={200: TOKEN_PAIR})
+    def post(self, request: Request) -> Response:
+        serializer = self.LoginInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(accounts.user_login(**serializer.validated_data))
+
+
+class SafeTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt looks the user up with .get(): a deleted user would be a 500 instead of a 401."""
+
+    def validate(self, attrs: dict) -> dict[str, str]:
+        try:
+            return super().validate(attrs)
+        except User.DoesNotExist as exc:
+            raise AuthenticationFailed("No active account found for the given token.", "no_active_account") from exc
+
+
+class RefreshApi(TokenRefreshView):
+    serializer_class = SafeTokenRefreshSerializer
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=2000)
+
+
+class LogoutApi(PublicApi):
+    """Needs only the refresh token, so a client whose access token expired can still log out."""
+
+    @extend_schema(request=RefreshInputSerializer, responses={205: None})
+    def post(self, request: Request) -> Response:
+        serializer = RefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        accounts.refresh_token_revoke(refresh=serializer.validated_data["refresh"])
+        return Response(status=status.HTTP_205_RESET_CONTENT)
+
+
+class MeApi(APIView):
+    class MeInputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254, required=False)
+        first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+    @extend_schema(responses={200: UserOutputSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(UserOutputSerializer(request.user).data)
+
+    @extend_schema(request=MeInputSerializer, responses={200: UserOutputSerializer})
+    def patch(self, request: Request) -> Response:
+        serializer = self.MeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = accounts.user_update(user=request.user, **serializer.validated_data)
+        return Response(UserOutputSerializer(user).data)
+
+
+class PasswordChangeApi(APIView):
+    class PasswordChangeInputSerializer(serializers.Serializer):
+        old_password = serializers.CharField(max_length=128, trim_whitespace=False)
+        new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(request=PasswordChangeInputSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        serializer = self.PasswordChangeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        accounts.user_password_change(user=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

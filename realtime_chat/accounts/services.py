@@ -1,0 +1,216 @@
+"""Account writes: sign-up, email verification, login tokens, password changes, revocation."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from realtime_chat.accounts.emails import EMAIL_TASK_TIMEOUT_SECONDS
+from realtime_chat.accounts.models import User
+from realtime_chat.core.errors import ApplicationError, EmailNotVerified, InvalidToken
+
+logger = logging.getLogger(__name__)
+
+EMAIL_VERIFICATION_SALT = "realtime_chat.email-verification"
+
+
+class InvalidCredentials(ApplicationError):
+    """Wrong username, wrong password and inactive account all read the same, so logins reveal nothing."""
+
+    status_code = 401
+    code = "invalid_credentials"
+
+    def __init__(self) -> None:
+        super().__init__("No active account found with the given credentials.")
+
+
+class InvalidRefreshToken(ApplicationError):
+    status_code = 401
+    code = "token_not_valid"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def user_create(*, username: str, email: str, password: str) -> User:
+    user = User(username=username, email=normalize_email(email))
+    _password_validate(password, user=user, field="password")
+    user.set_password(password)
+    _user_save_unique(user)
+    verification_email_queue(user=user)
+    return user
+
+
+def _user_save_unique(user: User) -> None:
+    """Validate, then save; a concurrent duplicate that slips past validation still gets a 400, not a 500."""
+    if User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": "A user with that email address already exists."})
+    user.full_clean(exclude=["password"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise ValidationError("A user with that username or email address already exists.") from exc
+
+
+def verification_email_queue(*, user: User) -> None:
+    """Queue after commit, so the worker never looks for a user that is not saved yet."""
+    transaction.on_commit(
+        lambda: async_task(
+            "realtime_chat.accounts.tasks.send_verification_email",
+            user.pk,
+            task_name=f"verify-email-{user.pk}",
+            timeout=EMAIL_TASK_TIMEOUT_SECONDS,
+        ),
+        robust=True,  # a broker hiccup must not turn a saved sign-up into a 500; it is logged instead
+    )
+
+
+def email_verification_token_make(*, user: User) -> str:
+    # Binding the email means a link stops working once the address changes.
+    return signing.dumps({"uid": user.pk, "email": user.email}, salt=EMAIL_VERIFICATION_SALT)
+
+
+def email_verification_link(*, user: User) -> str:
+    # The token rides in the fragment, which browsers never send to servers or write to access logs.
+    return f"{settings.PUBLIC_BASE_URL}/verify-email/#token={email_verification_token_make(user=user)}"
+
+
+@transaction.atomic
+def user_verify_email(*, token: str) -> User:
+    max_age = settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds()
+    try:
+        payload = signing.loads(token, salt=EMAIL_VERIFICATION_SALT, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise InvalidToken("This verification link has expired. Ask for a new one.") from exc
+    except signing.BadSignature as exc:
+        raise InvalidToken("This verification link is not valid.") from exc
+    user = User.objects.select_for_update().filter(pk=payload.get("uid"), email=payload.get("email")).first()
+    if user is None:
+        raise InvalidToken("This verification link is not valid.")
+    if user.email_verified:
+        raise InvalidToken("This verification link was already used.")
+    user.email_verified_at = timezone.now()
+    user.save(update_fields=["email_verified_at"])
+    return user
+
+
+def verification_resend(*, email: str) -> None:
+    """Silently does nothing for unknown or verified addresses: the answer must not reveal who has an account."""
+    user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
+    if user is not None and not user.email_verified:
+        verification_email_queue(user=user)
+
+
+def user_login(*, username: str, password: str) -> dict[str, str]:
+    user = authenticate(username=username, password=password)
+    if user is None:
+        raise InvalidCredentials()
+    if settings.REQUIRE_EMAIL_VERIFICATION and not user.email_verified:
+        raise EmailNotVerified("Verify your email address before logging in. We sent you a link.")
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    return token_pair_issue(user=user)
+
+
+def token_pair_issue(*, user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def refresh_token_revoke(*, refresh: str) -> None:
+    try:
+        RefreshToken(refresh).blacklist()
+    except TokenError as exc:
+        raise InvalidRefreshToken("This refresh token is invalid, expired or already revoked.") from exc
+
+
+def user_refresh_tokens_revoke_all(*, user: User) -> int:
+    """Blacklist every outstanding refresh token of the user (password change, deactivation)."""
+    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    revoked = [BlacklistedToken(token=token) for token in outstanding]
+    BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
+    return len(revoked)
+
+
+@transaction.atomic
+def user_update(
+    *, user: User, email: str | None = None, first_name: str | None = None, last_name: str | None = None
+) -> User:
+    email_changed = email is not None and normalize_email(email) != user.email
+    if email_changed:
+        user.email = normalize_email(email)
+        user.email_verified_at = None
+    if first_name is not None:
+        user.first_name = first_name
+    if last_name is not None:
+        user.last_name = last_name
+    _user_save_unique(user)
+    if email_changed:
+        verification_email_queue(user=user)
+    return user
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
+    if not user.check_password(old_password):
+        raise ApplicationError(
+            "The current password is not correct.", extra={"errors": {"old_password": ["Wrong password."]}}
+        )
+    user_password_set(user=user, password=new_password)
+
+
+def _password_validate(password: str, *, user: User, field: str) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from exc
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str, field: str = "new_password") -> None:
+    _password_validate(password, user=user, field=field)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    user_refresh_tokens_revoke_all(user=user)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    user_refresh_tokens_revoke_all(user=user)
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """What a valid access token grants: its user, until it expires (a socket is closed then unless renewed)."""
+
+    user: User
+    expires_at: datetime
+
+    def seconds_left(self) -> float:
+        return max((self.expires_at - timezone.now()).total_seconds(), 0.0)
+
+
+def access_token_check(*, token: str) -> AccessGrant | None:
+    """The grant of a valid access token, or None for a missing, forged, expired one or an inactive user."""
+    try:
+        payload = AccessToken(token)
+    except TokenError:
+        return None
+    user = User.objects.filter(pk=payload.get("user_id"), is_active=True).first()
+    if user is None:
+        return None
+    return AccessGrant(user=user, expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC))

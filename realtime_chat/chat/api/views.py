@@ -1,0 +1,216 @@
+"""Chat REST endpoints: the same conversations as the socket, for clients that cannot hold one."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from realtime_chat.chat.selectors import message_list, message_search, session_get, session_list
+from realtime_chat.chat.serializers import ChatSessionSerializer, MessageSerializer, PreferencesSerializer
+from realtime_chat.chat.services import chat
+from realtime_chat.chat.services.export import session_export_json, session_export_markdown
+from realtime_chat.chat.services.turns import chat_turn
+from realtime_chat.core.errors import ApplicationError
+from realtime_chat.llm.factory import available_models, default_model
+
+
+class SessionListApi(APIView):
+    class SessionCreateInputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("archived", bool, required=False)],
+        responses={200: ChatSessionSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        archived = request.query_params.get("archived")
+        flag = None if archived is None else archived.lower() in {"1", "true", "yes"}
+        return Response(ChatSessionSerializer(session_list(user=request.user, archived=flag), many=True).data)
+
+    @extend_schema(request=SessionCreateInputSerializer, responses={201: ChatSessionSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.SessionCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = chat.session_create(user=request.user, **serializer.validated_data)
+        return Response(ChatSessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+class SessionDetailApi(APIView):
+    class SessionUpdateInputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        archived = serializers.BooleanField(required=False)
+
+    @extend_schema(responses={200: ChatSessionSerializer})
+    def get(self, request: Request, session_id: int) -> Response:
+        return Response(ChatSessionSerializer(session_get(user=request.user, session_id=session_id)).data)
+
+    @extend_schema(request=SessionUpdateInputSerializer, responses={200: ChatSessionSerializer})
+    def patch(self, request: Request, session_id: int) -> Response:
+        session = session_get(user=request.user, session_id=session_id)
+        serializer = self.SessionUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = chat.session_update(session=session, **serializer.validated_data)
+        return Response(ChatSessionSerializer(session).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, session_id: int) -> Response:
+        chat.session_delete(session=session_get(user=request.user, session_id=session_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MessagePagination(CursorPagination):
+    ordering = ("created_at", "id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Lets `Accept: text/event-stream` through content negotiation; errors still go out as an SSE event."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+        return sse_event({"type": "error", **(data or {})}).encode()
+
+
+def sse_event(frame: dict[str, Any]) -> str:
+    return f"event: {frame['type']}\ndata: {json.dumps(frame, default=str)}\n\n"
+
+
+class MessageListApi(APIView):
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+
+    class MessageCreateInputSerializer(serializers.Serializer):
+        content = serializers.CharField(max_length=100_000, trim_whitespace=False)
+        client_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+
+    @extend_schema(responses={200: MessageSerializer(many=True)})
+    def get(self, request: Request, session_id: int) -> Response:
+        session = session_get(user=request.user, session_id=session_id)
+        paginator = MessagePagination()
+        page = paginator.paginate_queryset(message_list(session=session), request, view=self)
+        return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=MessageCreateInputSerializer,
+        responses={201: MessageSerializer, (200, "text/event-stream"): str},
+        description="Send a message and get the assistant's answer: the finished message as JSON, or with "
+        "`Accept: text/event-stream` the same frames as the socket as Server-Sent Events.",
+    )
+    def post(self, request: Request, session_id: int) -> HttpResponse:
+        serializer = self.MessageCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        turn = chat_turn(user=request.user, session_id=session_id, **serializer.validated_data)
+        if request.accepted_renderer.format != "sse":
+            final = async_to_sync(_last_frame)(turn)
+            if final["type"] == "message.created":  # a retried client_id: the original answer is in the history
+                return Response(final["message"], status=status.HTTP_200_OK)
+            return Response(final["message"], status=status.HTTP_201_CREATED)
+        # Under daphne this runs on the server's event loop, which then streams the rest of the turn.
+        first_frame = async_to_sync(anext)(turn)  # errors before the first frame become normal 4xx answers
+        response = StreamingHttpResponse(_sse(first_frame, turn), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+
+async def _sse(first_frame: dict, turn: AsyncIterator[dict]) -> AsyncIterator[str]:
+    yield sse_event(first_frame)
+    async for frame in turn:
+        yield sse_event(frame)
+
+
+async def _last_frame(turn: AsyncIterator[dict]) -> dict:
+    last = {}
+    async for frame in turn:
+        if frame["type"] in {"assistant.end", "message.created"}:
+            last = frame
+    return last
+
+
+class SessionExportApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["md", "json"], required=False)],
+        responses={(200, "text/markdown"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, session_id: int) -> HttpResponse:
+        session = session_get(user=request.user, session_id=session_id)
+        kind = request.query_params.get("format", "md")
+        if kind == "json":
+            response = HttpResponse(session_export_json(session=session), content_type="application/json")
+        elif kind == "md":
+            response = HttpResponse(
+                session_export_markdown(session=session), content_type="text/markdown; charset=utf-8"
+            )
+        else:
+            raise ApplicationError('format must be "md" or "json".')
+        response["Content-Disposition"] = f'attachment; filename="chat-{session.pk}.{kind}"'
+        return response
+
+
+class HistorySearchApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True)],
+        responses={200: inline_serializer("SearchHit", {"session_title": serializers.CharField(),
+                                                        "message": MessageSerializer()}, many=True)},
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        query = request.query_params.get("q", "").strip()
+        if not query or len(query) > 200:
+            raise ApplicationError("Give a search text in q (1 to 200 characters).")
+        hits = message_search(user=request.user, query=query)
+        return Response([{"session_title": m.session.title, "message": MessageSerializer(m).data} for m in hits])
+
+
+class PreferencesApi(APIView):
+    class PreferencesUpdateInputSerializer(PreferencesSerializer):
+        class Meta(PreferencesSerializer.Meta):
+            extra_kwargs = {field: {"required": False} for field in PreferencesSerializer.Meta.fields}
+
+    @extend_schema(responses={200: PreferencesSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(PreferencesSerializer(chat.preferences_get(user=request.user)).data)
+
+    @extend_schema(request=PreferencesUpdateInputSerializer, responses={200: PreferencesSerializer})
+    def patch(self, request: Request) -> Response:
+        serializer = self.PreferencesUpdateInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = serializer.validated_data
+        if changes.get("model"):
+            _check_model_available(changes["model"])
+        preferences = chat.preferences_update(user=request.user, **changes)
+        return Response(PreferencesSerializer(preferences).data)
+
+
+def _check_model_available(name: str) -> None:
+    names = {model.name for model in async_to_sync(available_models)()}
+    if name not in names:
+        offered = ", ".join(sorted(names)) or "none (no model server is reachable)"
+        raise ApplicationError(f"Model {name!r} is not available. Available: {offered}.",
+                               extra={"errors": {"model": [f"Model {name!r} is not available."]}})  # fmt: skip
+
+
+class ModelListApi(APIView):
+    @extend_schema(
+        responses={200: inline_serializer("Models", {"default": serializers.CharField(),
+                                                     "models": serializers.ListField(child=serializers.DictField())})}
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        models = async_to_sync(available_models)()
+        return Response({
+            "default": default_model(),
+            "models": [{"name": m.name, "provider": m.provider, "size": m.size, "details": m.details} for m in models],
+        })  # fmt: skip

@@ -1,0 +1,88 @@
+"""Chat sessions, their messages and each user's chat preferences."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class ChatSession(models.Model):
+    """A conversation. `generating_since` is set while an answer streams: one generation per session at a time."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sessions")
+    title = models.CharField(max_length=200, blank=True)
+    archived = models.BooleanField(default=False)
+    generating_since = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "realtime_chat_chatsession"  # tables keep the names they had before the apps were split
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="session_owner_recent")]
+
+    def __str__(self) -> str:
+        return self.title or f"Session {self.pk}"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user"
+        ASSISTANT = "assistant"
+        SYSTEM = "system"
+
+    class Status(models.TextChoices):
+        COMPLETE = "complete"
+        STREAMING = "streaming"
+        CANCELLED = "cancelled"
+        ERROR = "error"
+
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
+    # A client's id for its own message, so a resend after a dropped socket is recognised, not duplicated.
+    client_id = models.UUIDField(null=True, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=200, blank=True)
+    fallback_from = models.JSONField(default=list, blank=True)  # providers skipped before the one that answered
+    error = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    total_ms = models.PositiveIntegerField(null=True, blank=True)
+    sources = models.JSONField(default=list, blank=True)  # cited passages: number, document id, title, page, snippet
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "realtime_chat_message"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["session", "created_at", "id"], name="message_session_order")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "client_id"], condition=models.Q(client_id__isnull=False), name="message_client_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content[:50]}"
+
+
+class UserPreferences(models.Model):
+    """Per-user chat settings, created on first use. Empty `model` means the server's default model."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    model = models.CharField(max_length=200, blank=True)
+    temperature = models.FloatField(default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)])
+    top_p = models.FloatField(default=0.9, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    max_tokens = models.PositiveIntegerField(default=512, validators=[MinValueValidator(1), MaxValueValidator(8192)])
+    system_prompt = models.TextField(blank=True, max_length=4000)
+    use_rag = models.BooleanField(default=True)
+    rag_top_k = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1), MaxValueValidator(20)])
+    # None: the global CHAT_HISTORY_RETENTION_DAYS applies; 0: keep forever.
+    history_retention_days = models.PositiveIntegerField(null=True, blank=True, validators=[MaxValueValidator(36500)])
+
+    class Meta:
+        db_table = "realtime_chat_userpreferences"
+        verbose_name_plural = "user preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"

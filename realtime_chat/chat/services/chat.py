@@ -1,0 +1,161 @@
+"""Chat writes: sessions, the user's message (saved before anything can fail), the assistant's answer."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from realtime_chat.accounts.models import User
+from realtime_chat.chat.models import ChatSession, Message, UserPreferences
+from realtime_chat.core.errors import ApplicationError
+
+TITLE_CHARS = 60
+
+
+class MessageInvalid(ApplicationError):
+    code = "invalid_message"
+
+
+class MessageTooLong(ApplicationError):
+    status_code = 413
+    code = "message_too_long"
+
+
+class RateLimited(ApplicationError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class SessionBusy(ApplicationError):
+    status_code = 409
+    code = "session_busy"
+
+    def __init__(self) -> None:
+        super().__init__("An answer is still being generated in this session. Wait for it or stop it first.")
+
+
+def session_create(*, user: User, title: str = "") -> ChatSession:
+    return ChatSession.objects.create(owner=user, title=title.strip()[:200])
+
+
+def session_update(*, session: ChatSession, title: str | None = None, archived: bool | None = None) -> ChatSession:
+    if title is not None:
+        session.title = title.strip()[:200]
+    if archived is not None:
+        session.archived = archived
+    session.save()
+    return session
+
+
+def session_delete(*, session: ChatSession) -> None:
+    session.delete()
+
+
+def preferences_get(*, user: User) -> UserPreferences:
+    """Preferences exist from first use; reading them creates the defaults."""
+    preferences, _ = UserPreferences.objects.get_or_create(user=user)
+    return preferences
+
+
+def preferences_update(*, user: User, **changes: object) -> UserPreferences:
+    preferences = preferences_get(user=user)
+    for field, value in changes.items():
+        setattr(preferences, field, value)
+    preferences.full_clean()
+    preferences.save()
+    return preferences
+
+
+def user_message_submit(*, session: ChatSession, content: str, client_id: uuid.UUID | None = None) -> Message:
+    """Validate, take the session's generation lock and save the user's message, in one transaction.
+
+    Resending the same `client_id` (a client retrying after a dropped socket) returns the saved message with
+    `_duplicate = True` instead of saving it twice.
+    """
+    content = content.strip()
+    if not content:
+        raise MessageInvalid("The message is empty.")
+    if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
+        raise MessageTooLong(f"The message is longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters.")
+    if client_id is not None:
+        existing = session.messages.filter(client_id=client_id).first()
+        if existing is not None:
+            existing._duplicate = True
+            return existing
+    _check_rate(owner_id=session.owner_id)  # the id: `session.owner` would load the user row again
+    with transaction.atomic():
+        _generation_lock_take(session)  # also marks the session updated
+        message = Message.objects.create(session=session, role=Message.Role.USER, content=content, client_id=client_id)
+        if not session.title:
+            session.title = _title_from(content)
+            session.save(update_fields=["title", "updated_at"])
+    return message
+
+
+def _check_rate(*, owner_id: int) -> None:
+    minute_ago = timezone.now() - timedelta(minutes=1)
+    recent = Message.objects.filter(
+        session__owner_id=owner_id, role=Message.Role.USER, created_at__gte=minute_ago
+    ).count()
+    if recent >= settings.CHAT_MESSAGES_PER_MINUTE:
+        raise RateLimited(f"You can send {settings.CHAT_MESSAGES_PER_MINUTE} messages a minute. Wait a moment.")
+
+
+def _generation_lock_take(session: ChatSession) -> None:
+    """A conditional UPDATE, so two processes racing for one session cannot both win."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CHAT_GENERATION_LOCK_SECONDS)
+    taken = ChatSession.objects.filter(
+        Q(generating_since__isnull=True) | Q(generating_since__lt=stale), pk=session.pk
+    ).update(generating_since=now, updated_at=now)
+    if not taken:
+        raise SessionBusy()
+    session.generating_since = session.updated_at = now
+    # An answer left `streaming` by a crashed process will never finish: say so instead of leaving it hanging.
+    session.messages.filter(status=Message.Status.STREAMING).update(
+        status=Message.Status.ERROR, error="The server stopped while this answer was being generated."
+    )
+
+
+def generation_lock_release(*, session_id: int) -> None:
+    ChatSession.objects.filter(pk=session_id).update(generating_since=None)
+
+
+def _title_from(content: str) -> str:
+    first_line = content.splitlines()[0].strip()
+    return first_line if len(first_line) <= TITLE_CHARS else first_line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def assistant_message_start(*, session: ChatSession, model: str, provider: str, fallback_from: list[str]) -> Message:
+    return Message.objects.create(
+        session=session,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+        model=model,
+        provider=provider,
+        fallback_from=fallback_from,
+    )
+
+
+def assistant_message_finish(
+    *, message: Message, content: str, status: str, error: str = "", sources: list[dict] | None = None,
+    prompt_tokens: int | None = None, completion_tokens: int | None = None,
+    first_token_ms: int | None = None, total_ms: int | None = None,
+) -> Message:  # fmt: skip
+    """Save the answer as it ended and free the session for the next message (the generation is over)."""
+    message.content = content
+    message.status = status
+    message.error = error
+    message.sources = sources or []
+    message.prompt_tokens = prompt_tokens
+    message.completion_tokens = completion_tokens
+    message.first_token_ms = first_token_ms
+    message.total_ms = total_ms
+    with transaction.atomic():
+        message.save()
+        # The answer is over, so is the session's generation: one UPDATE marks it updated and frees it.
+        ChatSession.objects.filter(pk=message.session_id).update(updated_at=timezone.now(), generating_since=None)
+    return message

@@ -1,0 +1,79 @@
+"""The one place errors become HTTP responses: always JSON with a readable `detail`, never an HTML page."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+from realtime_chat.core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response({"detail": exc.detail, "code": exc.code, **exc.extra}, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled API error", exc_info=exc)
+        return Response(
+            {"detail": "Internal server error. The problem was logged.", "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {
+            "detail": _summarise(response.data),
+            "code": "invalid",
+            "errors": _as_field_errors(response.data),
+        }
+    elif isinstance(response.data, dict):
+        response.data.setdefault("code", getattr(exc, "default_code", "error"))
+    return response
+
+
+def _as_field_errors(data: Any) -> dict[str, Any]:
+    if isinstance(data, dict):
+        return data
+    return {"non_field_errors": data if isinstance(data, list) else [data]}
+
+
+def _summarise(data: Any) -> str:
+    """One human-readable sentence from DRF's nested error structure, e.g. 'email: Enter a valid email address.'"""
+    if isinstance(data, dict):
+        for field, errors in data.items():
+            message = _summarise(errors)
+            return message if field in ("non_field_errors", "detail") else f"{field}: {message}"
+    if isinstance(data, list) and data:
+        return _summarise(data[0])
+    return str(data) if data else "Invalid input."
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": "Internal server error. The problem was logged.", "code": "server_error"}, status=500
+        )
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)

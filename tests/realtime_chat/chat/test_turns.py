@@ -1,0 +1,51 @@
+"""The turn action itself (`chat_turn`), at the edges the socket tests cannot time: a cancel while the question
+is being saved, and a failure after it was saved but before any provider was asked."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from realtime_chat.accounts.models import User
+from realtime_chat.chat.models import ChatSession, Message
+from realtime_chat.chat.services.chat import preferences_update, session_create
+from realtime_chat.chat.services.turns import chat_turn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def session(user: User) -> ChatSession:
+    preferences_update(user=user, use_rag=False)
+    return session_create(user=user)
+
+
+def session_state(session_id: int) -> tuple[ChatSession, list[tuple[str, str, str]]]:
+    session = ChatSession.objects.get(pk=session_id)
+    return session, list(session.messages.order_by("id").values_list("role", "status", "content"))
+
+
+async def test_a_turn_cancelled_while_its_question_is_saved_frees_the_session(session, user) -> None:
+    turn = chat_turn(user=user, session_id=session.pk, content="Hello there")
+    first_frame = asyncio.create_task(anext(turn))
+    await asyncio.sleep(0)  # the turn is now waiting for the database thread to save the question
+    first_frame.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first_frame
+    refreshed, messages = await database_sync_to_async(session_state)(session.pk)
+    assert messages == [("user", "complete", "Hello there")]  # saved before anything could fail
+    assert refreshed.generating_since is None  # and the next message is not refused as busy
+    frames = [frame async for frame in chat_turn(user=user, session_id=session.pk, content="Again")]
+    assert frames[0]["type"] == "message.created"
+
+
+async def test_a_failure_before_the_provider_ends_the_answer_as_an_error(session, user, settings) -> None:
+    settings.OLLAMA_MODEL = settings.LOCAL_MODEL_NAME
+    settings.LOCAL_MODEL_PATH = "/nonexistent/tokenizer.gguf"  # the prompt cannot be counted
+    frames = [frame async for frame in chat_turn(user=user, session_id=session.pk, content="Count me")]
+    assert [f["type"] for f in frames] == ["message.created", "error", "assistant.end"]
+    assert frames[1]["code"] == "server_error"
+    assert frames[-1]["message"]["status"] == Message.Status.ERROR
+    refreshed, messages = await database_sync_to_async(session_state)(session.pk)
+    assert [m[:2] for m in messages] == [("user", "complete"), ("assistant", "error")]
+    assert refreshed.generating_since is None

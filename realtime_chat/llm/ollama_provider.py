@@ -8,51 +8,36 @@ import httpx
 import ollama
 
 from realtime_chat.llm.errors import ProviderUnavailable
-from realtime_chat.llm.streaming import Piece, describe_transport_error, guarded_stream, shared_ssl_context
-from realtime_chat.llm.types import (
-    ChatMessage,
-    EventStream,
-    Finished,
-    GenerationOptions,
-    ModelInfo,
-    Timeouts,
-    Token,
+from realtime_chat.llm.streaming import (
+    NetworkProvider,
+    Piece,
+    describe_transport_error,
+    shared_ssl_context,
+    wire_messages,
 )
-
-# What can go wrong on the wire; anything else is a bug and propagates as itself.
-_FAILURES = (ollama.ResponseError, httpx.HTTPError, OSError, ValueError)
+from realtime_chat.llm.types import ChatMessage, Finished, GenerationOptions, ModelInfo, Timeouts, Token
 
 
-class OllamaProvider:
+class OllamaProvider(NetworkProvider):
     """Chats with `model` (or `options.model`) on the Ollama server at `host`.
 
     A client is opened per call and closed with it: streams may be consumed on different event loops, and
     closing the client is what tells the server that a stopped chat no longer needs the model.
     """
 
+    # What can go wrong on the wire; anything else is a bug and propagates as itself.
+    failures = (ollama.ResponseError, httpx.HTTPError, OSError, ValueError)
+
     def __init__(self, host: str, *, model: str, timeouts: Timeouts | None = None) -> None:
         self.host = host.rstrip("/")
-        self.model = model
-        self.name = f"ollama@{self.host}"
-        self._timeouts = timeouts or Timeouts.from_settings()
-
-    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:
-        model = options.model or self.model
-        return guarded_stream(
-            self._pieces(model, messages, options),
-            provider=self.name,
-            model=model,
-            timeouts=self._timeouts,
-            errors=_FAILURES,
-            describe=_describe,
-        )
+        super().__init__(f"ollama@{self.host}", model=model, timeouts=timeouts)
 
     async def models(self) -> list[ModelInfo]:
         try:
             async with self._client() as client, asyncio.timeout(self._timeouts.connect + self._timeouts.idle):
                 listing = await client.list()
-        except (*_FAILURES, TimeoutError) as exc:
-            raise ProviderUnavailable(self.name, _describe(exc)) from exc
+        except (*self.failures, TimeoutError) as exc:
+            raise ProviderUnavailable(self.name, self._describe(exc)) from exc
         return [
             ModelInfo(
                 name=entry.model or "",
@@ -69,7 +54,7 @@ class OllamaProvider:
         async with self._client() as client:
             request = client.chat(
                 model=model,
-                messages=[{"role": message.role, "content": message.content} for message in messages],
+                messages=wire_messages(messages),
                 stream=True,
                 options={"temperature": options.temperature, "top_p": options.top_p, "num_predict": options.max_tokens},
             )
@@ -91,10 +76,9 @@ class OllamaProvider:
             host=self.host, timeout=httpx.Timeout(None, connect=self._timeouts.connect), verify=shared_ssl_context()
         )
 
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ollama.ResponseError):
-        return f"{exc.error} (HTTP {exc.status_code})" if exc.status_code > 0 else exc.error
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return describe_transport_error(exc)
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, ollama.ResponseError):
+            return f"{exc.error} (HTTP {exc.status_code})" if exc.status_code > 0 else exc.error
+        if isinstance(exc, TimeoutError):
+            return "timed out"
+        return describe_transport_error(exc)

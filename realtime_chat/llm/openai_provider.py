@@ -8,46 +8,29 @@ from typing import Any
 import httpx
 
 from realtime_chat.llm.errors import ProviderUnavailable
-from realtime_chat.llm.streaming import Piece, describe_transport_error, guarded_stream, shared_ssl_context
-from realtime_chat.llm.types import (
-    ChatMessage,
-    EventStream,
-    Finished,
-    GenerationOptions,
-    ModelInfo,
-    Timeouts,
-    Token,
+from realtime_chat.llm.streaming import (
+    NetworkProvider,
+    Piece,
+    describe_transport_error,
+    shared_ssl_context,
+    wire_messages,
 )
+from realtime_chat.llm.types import ChatMessage, Finished, GenerationOptions, ModelInfo, Timeouts, Token
 
 
 class ServerError(Exception):
     """The server answered with an HTTP error or an `error` object in the stream."""
 
 
-_FAILURES = (httpx.HTTPError, OSError, ValueError, ServerError)
-
-
-class OpenAICompatibleProvider:
+class OpenAICompatibleProvider(NetworkProvider):
     """Streams `POST {base}/v1/chat/completions` as server-sent events; `base` may end in `/v1` or not."""
 
-    def __init__(self, base_url: str, *, model: str, api_key: str = "", timeouts: Timeouts | None = None) -> None:
-        base = base_url.rstrip("/")
-        self.base_url = base.removesuffix("/v1")
-        self.model = model
-        self.name = f"openai@{self.base_url}"
-        self._api_key = api_key
-        self._timeouts = timeouts or Timeouts.from_settings()
+    failures = (httpx.HTTPError, OSError, ValueError, ServerError)
 
-    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:
-        model = options.model or self.model
-        return guarded_stream(
-            self._pieces(model, messages, options),
-            provider=self.name,
-            model=model,
-            timeouts=self._timeouts,
-            errors=_FAILURES,
-            describe=_describe,
-        )
+    def __init__(self, base_url: str, *, model: str, api_key: str = "", timeouts: Timeouts | None = None) -> None:
+        self.base_url = base_url.rstrip("/").removesuffix("/v1")
+        super().__init__(f"openai@{self.base_url}", model=model, timeouts=timeouts)
+        self._api_key = api_key
 
     async def models(self) -> list[ModelInfo]:
         timeout = httpx.Timeout(self._timeouts.idle, connect=self._timeouts.connect)
@@ -56,8 +39,8 @@ class OpenAICompatibleProvider:
                 response = await client.get("/v1/models")
                 await _raise_for_status(response)
                 listing = response.json()["data"]
-        except (*_FAILURES, KeyError, TypeError) as exc:
-            raise ProviderUnavailable(self.name, _describe(exc)) from exc
+        except (*self.failures, KeyError, TypeError) as exc:
+            raise ProviderUnavailable(self.name, self._describe(exc)) from exc
         return [
             ModelInfo(name=entry["id"], provider=self.name, details={"owned_by": entry.get("owned_by")})
             for entry in listing
@@ -68,7 +51,7 @@ class OpenAICompatibleProvider:
     ) -> AsyncGenerator[Piece, None]:
         payload = {
             "model": model,
-            "messages": [{"role": message.role, "content": message.content} for message in messages],
+            "messages": wire_messages(messages),
             "stream": True,
             "stream_options": {"include_usage": True},
             "temperature": options.temperature,
@@ -88,6 +71,11 @@ class OpenAICompatibleProvider:
     def _client(self, timeout: httpx.Timeout) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         return httpx.AsyncClient(base_url=self.base_url, timeout=timeout, headers=headers, verify=shared_ssl_context())
+
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, ServerError):
+            return str(exc)
+        return describe_transport_error(exc)
 
 
 async def _parse_events(lines: AsyncIterator[str]) -> AsyncGenerator[Piece, None]:
@@ -133,9 +121,3 @@ def _error_message(response: httpx.Response) -> str:
         return response.text.strip()[:200] or response.reason_phrase
     error = body.get("error", body) if isinstance(body, dict) else body
     return error.get("message", str(error)) if isinstance(error, dict) else str(error)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ServerError):
-        return str(exc)
-    return describe_transport_error(exc)

@@ -3,19 +3,63 @@
 A provider turns its wire format into `Token`/`Finished` pieces; `guarded_stream` adds the first-token deadline,
 the idle timeout, the `Started` event before the first real token, and maps any transport failure to
 `ProviderUnavailable` (nothing shown yet) or `GenerationInterrupted` (tokens already shown).
+`NetworkProvider` wires the two together, so a provider only writes its wire format.
 """
 
+import abc
 import asyncio
 import functools
 import ssl
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import ClassVar
 
 import httpx
 
 from realtime_chat.llm.errors import GenerationInterrupted, ProviderUnavailable
-from realtime_chat.llm.types import EventStream, Finished, Started, Timeouts, Token
+from realtime_chat.llm.types import ChatMessage, EventStream, Finished, GenerationOptions, Started, Timeouts, Token
 
 Piece = Token | Finished
+
+
+class NetworkProvider(abc.ABC):
+    """An `LLMProvider` that reaches a model server over the network.
+
+    A subclass turns its wire format into pieces (`_pieces`), names the exceptions its transport raises
+    (`failures`) and says why one happened (`_describe`); `stream` guards the pieces with `guarded_stream`.
+    """
+
+    failures: ClassVar[tuple[type[BaseException], ...]]
+
+    def __init__(self, name: str, *, model: str, timeouts: Timeouts | None) -> None:
+        self.name = name
+        self.model = model
+        self._timeouts = timeouts or Timeouts.from_settings()
+
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:
+        model = options.model or self.model
+        return guarded_stream(
+            self._pieces(model, messages, options),
+            provider=self.name,
+            model=model,
+            timeouts=self._timeouts,
+            errors=self.failures,
+            describe=self._describe,
+        )
+
+    @abc.abstractmethod
+    def _pieces(
+        self, model: str, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> AsyncGenerator[Piece, None]:
+        """The answer as `Token`s, then one `Finished`; an async generator that closes its connection."""
+
+    @abc.abstractmethod
+    def _describe(self, exc: BaseException) -> str:
+        """A short reason for one of `failures` (or a timeout), fit for `Started.fallback_from` and logs."""
+
+
+def wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
+    """The messages as both chat APIs take them."""
+    return [{"role": message.role, "content": message.content} for message in messages]
 
 
 async def guarded_stream(

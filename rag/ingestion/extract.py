@@ -1,5 +1,6 @@
 """Stage 1: what kind of file this is (from its bytes, not only its name), whether it is safe to open, and its
-text. Parsers of binary formats run in a child process with hard time and memory limits."""
+text. Every parser, plain text included, runs in a child process with hard time and memory limits: only the
+bounded, linear-time sniffing of a file's first bytes happens in the calling process."""
 
 import json
 import re
@@ -13,7 +14,7 @@ from django.conf import settings
 
 from rag.conf import float_setting, int_setting
 from rag.errors import DocumentUnreadable, UnsupportedDocumentType
-from rag.ingestion.parsers import TextBlock, decode_text, text_blocks
+from rag.ingestion.parsers import TextBlock
 from rag.models import Document
 
 Kind = Document.Kind
@@ -28,7 +29,8 @@ EXTENSIONS = {
     ".pdf": Kind.PDF,
     ".docx": Kind.DOCX,
 }
-_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL)
+_NOT_SPACE = re.compile(rb"\S")
+_HTML_ROOT = re.compile(rb"<(?:!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE)
 _BINARY_MAGIC = (
     b"MZ",
     b"\x7fELF",
@@ -68,9 +70,26 @@ def content_kind(head: bytes) -> str:
         return "text"  # UTF-16 with a byte-order mark: NUL bytes are expected
     if b"\x00" in head[:4096]:
         return "binary"
-    if _HTML_START.match(head):
+    if _starts_like_html(head):
         return "html"
     return "text"
+
+
+def _starts_like_html(head: bytes) -> bool:
+    """Whitespace and comments, then an HTML root tag. A scan that only moves forward: one regex with a repeated
+    comment group backtracked exponentially on a run of `<!---->` (issue 14: 216 bytes froze the server)."""
+    position = _skip_space(head, 0)
+    while head.startswith(b"<!--", position):
+        end = head.find(b"-->", position + 4)
+        if end < 0:
+            return False
+        position = _skip_space(head, end + 3)
+    return _HTML_ROOT.match(head, position) is not None
+
+
+def _skip_space(data: bytes, position: int) -> int:
+    found = _NOT_SPACE.search(data, position)
+    return found.start() if found else len(data)
 
 
 def detect_kind(*, head: bytes, name: str) -> str:
@@ -117,10 +136,6 @@ def check_docx_container(path: Path) -> None:
 
 def extract(path: Path, kind: str, *, probe: bool = False) -> Extracted:
     """The document's text blocks. `probe` is the quick upload-time check: stop at the first text found."""
-    if kind in (Kind.TXT, Kind.MD):
-        # Decoding text cannot hang or crash, so it needs no sandbox.
-        blocks = text_blocks(decode_text(path.read_bytes()), markdown=kind == Kind.MD)
-        return Extracted(blocks=_bounded(blocks), page_count=None)
     timeout = float_setting("RAG_PROBE_TIMEOUT_SECONDS" if probe else "RAG_EXTRACT_TIMEOUT_SECONDS")
     return _extract_in_child(path, kind, timeout=timeout, probe=probe)
 

@@ -38,6 +38,8 @@ def main(argv: list[str]) -> int:
     except ParseError as exc:
         json.dump({"ok": False, "code": exc.code, "detail": exc.detail}, sys.stdout)
         return 0
+    if probe:  # the upload-time check only asks whether there is any text: send no more than one block back
+        blocks = [block for block in blocks if block.text.strip()][:1]
     payload = {"ok": True, "pages": pages, "blocks": [[b.text, b.page, b.heading] for b in blocks]}
     json.dump(payload, sys.stdout, ensure_ascii=False)
     return 0

@@ -1,11 +1,13 @@
 """Type detection from content, zip-bomb checks, and each parser running in its sandboxed child process."""
 
+import time
 from pathlib import Path
 
 import pytest
 
 from rag.errors import DocumentUnreadable, UnsupportedDocumentType
 from rag.ingestion.extract import ExtractionFailed, check_docx_container, detect_kind, extract
+from rag.ingestion.parsers import markdown_heading
 from tests.rag.files import docx_bytes, encrypted_pdf_bytes, many_entries_docx, pdf_bytes, zip_bomb_docx
 
 
@@ -46,6 +48,65 @@ def test_kind_comes_from_name_and_content_together(name, head, kind):
 def test_disguised_or_unsupported_content_is_refused(name, head):
     with pytest.raises(UnsupportedDocumentType):
         detect_kind(head=head, name=name)
+
+
+# Issue 14: a text file of 26 empty HTML comments and a letter froze the server for 33 s (each comment doubled
+# the old sniffing regex's work); a 2.2 KB Markdown heading full of spaces froze it for 19 s.
+HTML_COMMENT_RUN = b"<!---->" * 26 + b"x"
+HEADING_FULL_OF_SPACES = "# x" + " " * 2200 + "x\n"
+
+
+def test_a_run_of_html_comments_is_sniffed_at_once():
+    started = time.perf_counter()
+    assert detect_kind(head=HTML_COMMENT_RUN, name="comments.txt") == "txt"
+    assert detect_kind(head=HTML_COMMENT_RUN, name="no-extension") == "txt"
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"<!-- generated -->\n<!-- twice -->  <!DOCTYPE html><html>", "html"),
+        (b"\n\t<!---->\n<HEAD>", "html"),
+        (b"<!-- a comment that never ends <html>", "txt"),
+        (b"<!-- x --> words <html>", "txt"),
+        (b"<!-- x --><htmlish>", "txt"),
+    ],
+)
+def test_html_is_recognised_after_leading_comments(head, kind):
+    assert detect_kind(head=head, name="no-extension") == kind
+
+
+def test_a_markdown_heading_full_of_spaces_is_parsed_at_once(tmp_path):
+    path = write(tmp_path, "heading.md", HEADING_FULL_OF_SPACES)
+    started = time.perf_counter()
+    blocks = extract(path, "md").blocks
+    assert time.perf_counter() - started < 1
+    assert [(b.text.split(), b.heading) for b in blocks] == [(["x", "x"], True)]
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [
+        ("# Title", "Title"),
+        ("   ### Title ###  ", "Title"),
+        ("## C# and F#", "C# and F"),
+        ("#", None),
+        ("# ", ""),
+        ("####### seven", None),
+        ("    # indented code", None),
+        ("#hashtag", None),
+    ],
+)
+def test_markdown_heading_lines(line, heading):
+    assert markdown_heading(line) == heading
+
+
+@pytest.mark.parametrize(("name", "kind"), [("notes.txt", "txt"), ("notes.md", "md")])
+def test_text_is_parsed_in_the_sandboxed_child_like_every_format(tmp_path, settings, name, kind):
+    settings.RAG_EXTRACT_TIMEOUT_SECONDS = 0.001  # shorter than any process needs to start: it is killed
+    with pytest.raises(ExtractionFailed, match=r"longer than 0\.001 s"):
+        extract(write(tmp_path, name, "# Title\n\nwords"), kind)
 
 
 def test_docx_zip_bomb_is_refused_before_parsing(tmp_path):

@@ -69,11 +69,13 @@ def preferences_update(*, user: User, **changes: object) -> UserPreferences:
     return preferences
 
 
-def user_message_submit(*, session: ChatSession, content: str, client_id: uuid.UUID | None = None) -> Message:
+def user_message_submit(
+    *, session: ChatSession, content: str, client_id: uuid.UUID | None = None
+) -> tuple[Message, bool]:
     """Validate, take the session's generation lock and save the user's message, in one transaction.
 
-    Resending the same `client_id` (a client retrying after a dropped socket) returns the saved message with
-    `_duplicate = True` instead of saving it twice.
+    Returns `(message, duplicate)`: resending the same `client_id` (a client retrying after a dropped socket)
+    returns the message saved the first time, with `duplicate` True, and takes no lock: nothing is to be answered.
     """
     content = content.strip()
     if not content:
@@ -83,8 +85,7 @@ def user_message_submit(*, session: ChatSession, content: str, client_id: uuid.U
     if client_id is not None:
         existing = session.messages.filter(client_id=client_id).first()
         if existing is not None:
-            existing._duplicate = True
-            return existing
+            return existing, True
     _check_rate(owner_id=session.owner_id)  # the id: `session.owner` would load the user row again
     with transaction.atomic():
         _generation_lock_take(session)  # also marks the session updated
@@ -92,7 +93,7 @@ def user_message_submit(*, session: ChatSession, content: str, client_id: uuid.U
         if not session.title:
             session.title = _title_from(content)
             session.save(update_fields=["title", "updated_at"])
-    return message
+    return message, False
 
 
 def _check_rate(*, owner_id: int) -> None:

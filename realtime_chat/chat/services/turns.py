@@ -69,6 +69,7 @@ class TurnContext:
 class TurnOpened:
     session: ChatSession
     question: Message
+    duplicate: bool = False  # a retried client_id: the question was saved before, and nothing is to be answered
     context: TurnContext | None = None
     context_error: Exception | None = None  # raised again inside the answer, which then ends as an error
 
@@ -88,7 +89,7 @@ async def chat_turn(
         raise
     question = opened.question
     created = {"type": "message.created", "message": message_data(question), "client_id": _str(client_id)}
-    if getattr(question, "_duplicate", False):
+    if opened.duplicate:
         yield {**created, "duplicate": True}  # a retry of a message already saved: answer the retry only
         return
     answer = Answer()
@@ -150,9 +151,9 @@ def _turn_open(*, user: User, session_id: int, content: str, client_id: uuid.UUI
     question is saved is returned instead, so the turn can still report it and finish the answer as an error.
     """
     session = session_get(user=user, session_id=session_id)
-    question = user_message_submit(session=session, content=content, client_id=client_id)
-    if getattr(question, "_duplicate", False):
-        return TurnOpened(session=session, question=question)
+    question, duplicate = user_message_submit(session=session, content=content, client_id=client_id)
+    if duplicate:
+        return TurnOpened(session=session, question=question, duplicate=True)
     try:
         context = _turn_context(user=user, session=session, question=question)
     except Exception as exc:  # noqa: BLE001  (raised again by `_answer`, which logs it and ends the turn)
@@ -167,7 +168,7 @@ async def _free_once_opened(opening: asyncio.Future[TurnOpened]) -> None:
     if opening.exception() is not None:
         return
     opened = opening.result()
-    if not getattr(opened.question, "_duplicate", False):
+    if not opened.duplicate:
         await database_sync_to_async(generation_lock_release)(session_id=opened.session.pk)
 
 

@@ -29,11 +29,11 @@ from consumers.protocol import (
     StopFrame,
     TokenExpired,
     TokenRejected,
-    error_frame,
     parse_client_frame,
 )
 from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import AccessGrant, access_token_check
+from realtime_chat.chat import frames
 from realtime_chat.chat.broadcast import session_group, session_stop_request
 from realtime_chat.chat.selectors import session_get
 from realtime_chat.chat.services.turns import chat_turn
@@ -76,12 +76,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         try:
             data = json.loads(text_data or "")
         except json.JSONDecodeError:
-            await self.send_json({"type": "error", "code": "invalid_json", "detail": "Frames must be JSON text."})
+            await self.send_json(frames.error(code="invalid_json", detail="Frames must be JSON text."))
             return
         try:
             frame = parse_client_frame(data)
         except FrameError as exc:
-            await self.send_json(error_frame(exc))
+            await self.send_json(frames.error_from(exc))
             return
         if self.user is None:
             await self._on_auth(frame)
@@ -92,7 +92,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         elif isinstance(frame, StopFrame):
             await session_stop_request(self.session_id)
         elif isinstance(frame, PingFrame):
-            await self.send_json({"type": "pong"})
+            await self.send_json(frames.pong())
 
     async def _on_auth(self, frame: Any) -> None:
         grant = None
@@ -109,10 +109,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         grant = await database_sync_to_async(access_token_check)(token=frame.token)
         if grant is None or grant.user.pk != self.user.pk:
             detail = "That token is not valid for this socket; the current one holds until it expires."
-            await self.send_json(error_frame(TokenRejected(detail)))
+            await self.send_json(frames.error_from(TokenRejected(detail)))
             return
         self._close_when_expired(grant)
-        await self.send_json({"type": "auth.renewed", "expires_in": int(grant.seconds_left())})
+        await self.send_json(frames.auth_renewed(expires_in=int(grant.seconds_left())))
 
     async def _on_message(self, frame: MessageFrame) -> None:
         task = asyncio.create_task(self._run_turn(frame))
@@ -126,7 +126,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             ):
                 pass  # every frame reaches this socket through the session group, like the other tabs
         except ApplicationError as exc:
-            await self.send_json(error_frame(exc, frame.client_id))
+            await self.send_json(frames.error_from(exc, client_id=frame.client_id))
 
     # --- Authentication ---------------------------------------------------------------------------
 
@@ -143,8 +143,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         self._close_when_expired(grant)
-        ready = {"type": "ready", "session_id": self.session_id, "user": user.username}
-        await self.send_json({**ready, "expires_in": int(grant.seconds_left())})
+        ready = frames.ready(session_id=self.session_id, user=user.username, expires_in=int(grant.seconds_left()))
+        await self.send_json(ready)
 
     async def _close_unless_authenticated(self) -> None:
         await asyncio.sleep(settings.CHAT_AUTH_TIMEOUT_SECONDS)
@@ -160,7 +160,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _expire(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
         detail = "Your login expired. Reconnect, or renew it with an auth frame before it expires."
-        await self.send_json(error_frame(TokenExpired(detail)))
+        await self.send_json(frames.error_from(TokenExpired(detail)))
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
     # --- Group events -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""The chat socket protocol: close codes, client frames (parsed strictly) and server frame schemas.
+"""The chat socket protocol: close codes, client frames (parsed strictly) and the errors parsing them raises.
 
-Every frame is a JSON object with a `type`. Server frame schemas are checked by the socket tests, one per type.
+Every frame is a JSON object with a `type`. Server frames are typed and built in `realtime_chat.chat.frames`.
 """
 
 import uuid
@@ -83,39 +83,3 @@ def _client_id(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError as exc:
         raise FrameError('"client_id" must be a UUID.') from exc
-
-
-def error_frame(exc: ApplicationError, client_id: uuid.UUID | None = None) -> dict[str, Any]:
-    frame = {"type": "error", "code": exc.code, "detail": exc.detail}
-    if client_id is not None:
-        frame["client_id"] = str(client_id)
-    return frame
-
-
-MESSAGE_KEYS = {"id", "session_id", "role", "content", "status", "model", "provider", "sources", "created_at"}
-
-# type -> (required keys, keys whose values must be dicts/lists of a certain shape are checked in tests)
-SERVER_FRAMES: dict[str, set[str]] = {
-    "ready": {"session_id", "user", "expires_in"},
-    "auth.renewed": {"expires_in"},
-    "pong": set(),
-    "message.created": {"message", "client_id"},
-    "assistant.start": {"message_id", "model", "provider", "fallback_from"},
-    "token": {"message_id", "delta"},
-    "sources": {"message_id", "sources"},
-    "assistant.end": {"message", "usage"},
-    "error": {"code", "detail"},
-}
-
-
-def check_server_frame(frame: dict[str, Any]) -> None:
-    """Raise ValueError if a server frame does not match its schema (used by tests on every frame received)."""
-    required = SERVER_FRAMES.get(frame.get("type", ""))
-    if required is None:
-        raise ValueError(f"unknown server frame type: {frame!r}")
-    missing = required - frame.keys()
-    if missing:
-        raise ValueError(f"{frame['type']} frame lacks {sorted(missing)}: {frame!r}")
-    message = frame.get("message")
-    if message is not None and not message.keys() >= MESSAGE_KEYS:
-        raise ValueError(f"{frame['type']} message lacks {sorted(MESSAGE_KEYS - message.keys())}")

@@ -12,9 +12,10 @@ from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from config.asgi import application
-from consumers.protocol import CLOSE_NOT_FOUND, CLOSE_RATE_LIMITED, CLOSE_UNAUTHENTICATED, check_server_frame
+from consumers.protocol import CLOSE_NOT_FOUND, CLOSE_RATE_LIMITED, CLOSE_UNAUTHENTICATED
 from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import token_pair_issue
+from realtime_chat.chat.frames import check_server_frame
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.services.chat import preferences_update, session_create
 
@@ -204,6 +205,7 @@ async def test_bad_frames_get_an_error_frame_and_the_socket_stays_usable(
     assert error["type"] == "error"
     assert error["code"] == code
     assert error["detail"]
+    assert "client_id" not in error  # no message of the client's to point at
     await socket.send_json_to({"type": "ping"})
     assert await receive(socket) == {"type": "pong"}
     await socket.disconnect()

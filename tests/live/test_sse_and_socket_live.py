@@ -12,9 +12,10 @@ from channels.db import database_sync_to_async
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from consumers.protocol import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, check_server_frame
+from consumers.protocol import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import token_pair_issue
+from realtime_chat.chat.frames import check_server_frame
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.services.chat import preferences_update, session_create
 from tests.servers import DaphneServer
@@ -83,6 +84,25 @@ def test_sse_streams_the_sockets_frames_in_order(live_daphne: DaphneServer, sess
     assert_one_turn(frames)
     assert frames[0]["client_id"] == client_id
     assert frames[0]["message"]["content"] == "Say hello."
+
+
+def test_sse_retry_of_a_saved_message_is_one_duplicate_frame(
+    live_daphne: DaphneServer, session: ChatSession, token: str
+) -> None:
+    """A client resending a message whose answer it lost gets the saved question back, marked, and no new answer."""
+    client_id = uuid.uuid4()
+    saved = Message.objects.create(session=session, role="user", content="Say hello.", client_id=client_id)
+    headers = {**bearer(token), "Accept": "text/event-stream"}
+    url = f"{live_daphne.url}/api/sessions/{session.pk}/messages/"
+    with httpx.stream("POST", url, json={"content": "Say hello.", "client_id": str(client_id)}, headers=headers,
+                      timeout=TIMEOUT) as response:  # fmt: skip
+        assert response.status_code == 200
+        events = list(sse_events(response))
+    assert [name for name, _ in events] == ["message.created"]
+    created = events[0][1]
+    check_server_frame(created)
+    assert (created["duplicate"], created["client_id"], created["message"]["id"]) == (True, str(client_id), saved.pk)
+    assert list(session.messages.all()) == [saved]
 
 
 def test_sse_for_a_strangers_session_is_a_plain_404(live_daphne: DaphneServer, session: ChatSession,

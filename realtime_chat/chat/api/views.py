@@ -15,6 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from realtime_chat.chat import frames
+from realtime_chat.chat.frames import AssistantEndFrame, MessageCreatedFrame, ServerFrame
 from realtime_chat.chat.selectors import message_list, message_search, session_get, session_list
 from realtime_chat.chat.serializers import ChatSessionSerializer, MessageSerializer, PreferencesSerializer
 from realtime_chat.chat.services import chat
@@ -83,10 +85,12 @@ class EventStreamRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
-        return sse_event({"type": "error", **(data or {})}).encode()
+        data = data or {}  # the error body of api_exception_handler: detail, code and maybe field errors
+        frame = frames.error(code=data.get("code", "error"), detail=data.get("detail", ""), errors=data.get("errors"))
+        return sse_event(frame).encode()
 
 
-def sse_event(frame: dict[str, Any]) -> str:
+def sse_event(frame: ServerFrame) -> str:
     return f"event: {frame['type']}\ndata: {json.dumps(frame, default=str)}\n\n"
 
 
@@ -127,17 +131,20 @@ class MessageListApi(APIView):
         return response
 
 
-async def _sse(first_frame: dict, turn: AsyncIterator[dict]) -> AsyncIterator[str]:
+async def _sse(first_frame: ServerFrame, turn: AsyncIterator[ServerFrame]) -> AsyncIterator[str]:
     yield sse_event(first_frame)
     async for frame in turn:
         yield sse_event(frame)
 
 
-async def _last_frame(turn: AsyncIterator[dict]) -> dict:
-    last = {}
+async def _last_frame(turn: AsyncIterator[ServerFrame]) -> MessageCreatedFrame | AssistantEndFrame:
+    """The answer (or, for a retried client_id, the question saved the first time); a turn always yields one."""
+    last: MessageCreatedFrame | AssistantEndFrame | None = None
     async for frame in turn:
-        if frame["type"] in {"assistant.end", "message.created"}:
+        if frame["type"] == "assistant.end" or frame["type"] == "message.created":
             last = frame
+    if last is None:
+        raise RuntimeError("The chat turn ended without message.created.")
     return last
 
 

@@ -12,14 +12,16 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from rag.grounding import NOT_SEARCHED, Grounding, grounding_for, grounding_possible
 from realtime_chat.accounts.models import User
+from realtime_chat.chat import frames
 from realtime_chat.chat.broadcast import session_broadcast
+from realtime_chat.chat.frames import AssistantEndFrame, MessageData, ServerFrame
 from realtime_chat.chat.models import ChatSession, Message, UserPreferences
 from realtime_chat.chat.prompting import PromptParts, build_prompt
 from realtime_chat.chat.selectors import message_history, session_get
@@ -36,6 +38,7 @@ from realtime_chat.llm.factory import build_chain, token_counter
 from realtime_chat.llm.types import ChatMessage, Finished, GenerationOptions, Started, Token
 
 logger = logging.getLogger(__name__)
+Frame = TypeVar("Frame", bound=ServerFrame)
 
 
 @dataclass
@@ -76,7 +79,7 @@ class TurnOpened:
 
 async def chat_turn(
     *, user: User, session_id: int, content: str, client_id: uuid.UUID | None = None
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[ServerFrame]:
     """Raises ApplicationError (not found, invalid, busy, rate-limited) before the first frame; never after."""
     started = time.perf_counter()
     opening = asyncio.ensure_future(
@@ -87,10 +90,11 @@ async def chat_turn(
     except asyncio.CancelledError:  # a stop or a disconnect while the question is being saved
         await asyncio.shield(_free_once_opened(opening))
         raise
-    question = opened.question
-    created = {"type": "message.created", "message": message_data(question), "client_id": _str(client_id)}
+    created = frames.message_created(
+        message=message_data(opened.question), client_id=client_id, duplicate=opened.duplicate
+    )
     if opened.duplicate:
-        yield {**created, "duplicate": True}  # a retry of a message already saved: answer the retry only
+        yield created  # a retry of a message already saved: answer the retry only
         return
     answer = Answer()
     try:
@@ -102,7 +106,7 @@ async def chat_turn(
             await asyncio.shield(database_sync_to_async(generation_lock_release)(session_id=session_id))
 
 
-async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: float) -> AsyncIterator[dict]:
+async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: float) -> AsyncIterator[ServerFrame]:
     session, grounding = opened.session, NOT_SEARCHED
     try:
         if opened.context_error is not None:
@@ -139,7 +143,7 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
     else:
         if grounding.searched:
             sources = grounding.sources(answer.text)
-            yield await _emit(session.pk, {"type": "sources", "message_id": answer.message.pk, "sources": sources})
+            yield await _emit(session.pk, frames.sources(message_id=answer.message.pk, sources=sources))
         yield await _finish(answer, grounding, Message.Status.COMPLETE, started)
 
 
@@ -206,7 +210,7 @@ def _prompt(*, question: str, context: TurnContext, grounding: Grounding) -> lis
 
 async def _stream(
     *, session: ChatSession, prompt: list[ChatMessage], options: GenerationOptions, answer: Answer, started: float
-) -> AsyncIterator[dict]:
+) -> AsyncIterator[ServerFrame]:
     provider_started = time.perf_counter()
     # aclosing: on stop or disconnect the HTTP stream closes at once, so the model server stops generating.
     async with aclosing(build_chain(preferred_model=options.model).stream(prompt, options)) as events:
@@ -215,16 +219,19 @@ async def _stream(
                 answer.message = await database_sync_to_async(assistant_message_start)(
                     session=session, model=event.model, provider=event.provider, fallback_from=list(event.fallback_from)
                 )
-                yield await _emit(session.pk, {
-                    "type": "assistant.start", "message_id": answer.message.pk, "model": event.model,
-                    "provider": event.provider, "fallback_from": list(event.fallback_from),
-                })  # fmt: skip
+                start = frames.assistant_start(
+                    message_id=answer.message.pk,
+                    model=event.model,
+                    provider=event.provider,
+                    fallback_from=event.fallback_from,
+                )
+                yield await _emit(session.pk, start)
             elif isinstance(event, Token):
                 if answer.first_token_ms is None:
                     answer.first_token_ms = _ms_since(started)
                     answer.provider_first_token_ms = _ms_since(provider_started)
                 answer.parts.append(event.delta)
-                yield await _emit(session.pk, {"type": "token", "message_id": answer.message.pk, "delta": event.delta})
+                yield await _emit(session.pk, frames.token(message_id=answer.message.pk, delta=event.delta))
             elif isinstance(event, Finished):
                 answer.prompt_tokens, answer.completion_tokens = event.prompt_tokens, event.completion_tokens
 
@@ -237,13 +244,13 @@ async def _fail(
     code: str,
     detail: str,
     fallback_from: list[str],
-) -> AsyncIterator[dict]:
+) -> AsyncIterator[ServerFrame]:
     """Finish the answer as an error (created now if no provider ever started it) and say why."""
     if answer.message is None:
         answer.message = await database_sync_to_async(assistant_message_start)(
             session=session, model="", provider="", fallback_from=fallback_from
         )
-    yield await _emit(session.pk, {"type": "error", "code": code, "detail": detail})
+    yield await _emit(session.pk, frames.error(code=code, detail=detail))
     yield await _finish(answer, grounding, Message.Status.ERROR, started, error=detail)
 
 
@@ -257,7 +264,9 @@ async def _cancelled(session: ChatSession, answer: Answer, grounding: Grounding,
     await _finish(answer, grounding, Message.Status.CANCELLED, started)
 
 
-async def _finish(answer: Answer, grounding: Grounding, status: str, started: float, error: str = "") -> dict:
+async def _finish(
+    answer: Answer, grounding: Grounding, status: str, started: float, error: str = ""
+) -> AssistantEndFrame:
     total_ms = _ms_since(started)
     message, data = await database_sync_to_async(_answer_save)(
         message=answer.message,
@@ -271,17 +280,17 @@ async def _finish(answer: Answer, grounding: Grounding, status: str, started: fl
         total_ms=_int(total_ms),
     )
     answer.lock_released = True
-    usage = {
-        "prompt_tokens": answer.prompt_tokens,
-        "completion_tokens": answer.completion_tokens,
-        "first_token_ms": answer.first_token_ms,
-        "provider_first_token_ms": answer.provider_first_token_ms,
-        "total_ms": total_ms,
-    }
-    return await _emit(message.session_id, {"type": "assistant.end", "message": data, "usage": usage})
+    usage = frames.Usage(
+        prompt_tokens=answer.prompt_tokens,
+        completion_tokens=answer.completion_tokens,
+        first_token_ms=answer.first_token_ms,
+        provider_first_token_ms=answer.provider_first_token_ms,
+        total_ms=total_ms,
+    )
+    return await _emit(message.session_id, frames.assistant_end(message=data, usage=usage))
 
 
-def _answer_save(*, message: Message, **fields: Any) -> tuple[Message, dict[str, Any]]:
+def _answer_save(*, message: Message, **fields: Any) -> tuple[Message, MessageData]:
     """Finish the answer (which frees the session) and build its frame data, in one trip to the database thread.
     The session is freed before clients hear that the answer ended, so a client may send its next message at once.
     """
@@ -289,7 +298,7 @@ def _answer_save(*, message: Message, **fields: Any) -> tuple[Message, dict[str,
     return message, message_data(message)
 
 
-async def _emit(session_id: int, frame: dict[str, Any]) -> dict[str, Any]:
+async def _emit(session_id: int, frame: Frame) -> Frame:
     await session_broadcast(session_id, frame)
     return frame
 
@@ -300,7 +309,3 @@ def _ms_since(start: float) -> float:
 
 def _int(value: float | None) -> int | None:
     return None if value is None else round(value)
-
-
-def _str(value: uuid.UUID | None) -> str | None:
-    return None if value is None else str(value)

@@ -1,12 +1,14 @@
 """Chat REST endpoints through DRF's client and the real database: scope, bad input, the turn over HTTP."""
 
 import json
+import uuid
 
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from realtime_chat.accounts.models import User
+from realtime_chat.chat.frames import check_server_frame
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.services.chat import preferences_update, session_create
 
@@ -136,6 +138,33 @@ def test_post_message_while_generating_is_409(auth_client: APIClient, session: C
     response = auth_client.post(reverse("session-messages", args=[session.pk]), {"content": "hi"}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "session_busy"
+
+
+def test_post_message_retry_of_a_saved_client_id_returns_it_and_saves_nothing(
+    auth_client: APIClient, session: ChatSession
+) -> None:
+    client_id = uuid.uuid4()
+    saved = Message.objects.create(session=session, role="user", content="hi", client_id=client_id)
+    payload = {"content": "hi", "client_id": str(client_id)}
+    response = auth_client.post(reverse("session-messages", args=[session.pk]), payload, format="json")
+    assert response.status_code == 200
+    assert response.json()["id"] == saved.pk
+    assert list(session.messages.all()) == [saved]
+
+
+@pytest.mark.parametrize(("whose", "status", "code"), [("mine", 400, "invalid"), ("strangers", 404, "not_found")])
+def test_a_refused_sse_request_is_one_error_event(
+    auth_client: APIClient, session: ChatSession, strangers_session: ChatSession, whose: str, status: int, code: str
+) -> None:
+    target, payload = (session, {}) if whose == "mine" else (strangers_session, {"content": "hi"})
+    url = reverse("session-messages", args=[target.pk])
+    response = auth_client.post(url, payload, format="json", HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == status
+    name, data = response.content.decode().removesuffix("\n\n").split("\n")
+    frame = json.loads(data.removeprefix("data: "))
+    check_server_frame(frame)
+    assert (name, frame["code"]) == ("event: error", code)
+    assert ("errors" in frame) is (whose == "mine")  # field errors only where there are fields to blame
 
 
 @pytest.mark.llm

@@ -1,0 +1,271 @@
+"""Every frame the server sends, typed once and built here: by the chat turn, the socket consumer and the SSE view.
+
+Clients are written against these shapes, so a key is added or renamed here or nowhere. Builders are plain dict
+literals (the `token` frame is built once per token); `check_server_frame` validates a frame against its TypedDict
+and is for tests, never for a production path. Client frames are parsed in `consumers.protocol`.
+"""
+
+import types
+import uuid
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, Literal, NotRequired, TypedDict, Union, get_args, get_origin, get_type_hints, is_typeddict
+
+from rag.grounding import Source
+from realtime_chat.core.errors import ApplicationError
+
+
+class MessageData(TypedDict):
+    """A message as frames carry it: the same data as the REST `MessageSerializer` (see `message_data`)."""
+
+    id: int
+    session_id: int
+    role: Literal["user", "assistant", "system"]
+    content: str
+    status: Literal["complete", "streaming", "cancelled", "error"]
+    client_id: str | None
+    model: str
+    provider: str
+    fallback_from: list[str]
+    error: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    first_token_ms: int | None
+    total_ms: int | None
+    sources: list[Source]
+    created_at: str
+
+
+class Usage(TypedDict):
+    """Timings in milliseconds from the turn's start (`provider_first_token_ms`: from the provider's)."""
+
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    first_token_ms: float | None
+    provider_first_token_ms: float | None
+    total_ms: float
+
+
+class ReadyFrame(TypedDict):
+    type: Literal["ready"]
+    session_id: int
+    user: str
+    expires_in: int
+
+
+class AuthRenewedFrame(TypedDict):
+    type: Literal["auth.renewed"]
+    expires_in: int
+
+
+class PongFrame(TypedDict):
+    type: Literal["pong"]
+
+
+class MessageCreatedFrame(TypedDict):
+    type: Literal["message.created"]
+    message: MessageData
+    client_id: str | None
+    duplicate: NotRequired[bool]  # only on a retried client_id: the message was saved before, nothing follows
+
+
+class AssistantStartFrame(TypedDict):
+    type: Literal["assistant.start"]
+    message_id: int
+    model: str
+    provider: str
+    fallback_from: list[str]
+
+
+class TokenFrame(TypedDict):
+    type: Literal["token"]
+    message_id: int
+    delta: str
+
+
+class SourcesFrame(TypedDict):
+    type: Literal["sources"]
+    message_id: int
+    sources: list[Source]
+
+
+class AssistantEndFrame(TypedDict):
+    type: Literal["assistant.end"]
+    message: MessageData
+    usage: Usage
+
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    code: str
+    detail: str
+    client_id: NotRequired[str]  # the refused message's, when the error answers one
+    errors: NotRequired[dict[str, list[str]]]  # field errors of a refused REST request (SSE only)
+
+
+ServerFrame = (
+    ReadyFrame
+    | AuthRenewedFrame
+    | PongFrame
+    | MessageCreatedFrame
+    | AssistantStartFrame
+    | TokenFrame
+    | SourcesFrame
+    | AssistantEndFrame
+    | ErrorFrame
+)
+
+
+# --- Builders -----------------------------------------------------------------------------------
+
+
+def ready(*, session_id: int, user: str, expires_in: int) -> ReadyFrame:
+    return {"type": "ready", "session_id": session_id, "user": user, "expires_in": expires_in}
+
+
+def auth_renewed(*, expires_in: int) -> AuthRenewedFrame:
+    return {"type": "auth.renewed", "expires_in": expires_in}
+
+
+def pong() -> PongFrame:
+    return {"type": "pong"}
+
+
+def message_created(
+    *, message: MessageData, client_id: uuid.UUID | None, duplicate: bool = False
+) -> MessageCreatedFrame:
+    frame: MessageCreatedFrame = {
+        "type": "message.created",
+        "message": message,
+        "client_id": None if client_id is None else str(client_id),
+    }
+    if duplicate:
+        frame["duplicate"] = True
+    return frame
+
+
+def assistant_start(*, message_id: int, model: str, provider: str, fallback_from: Sequence[str]) -> AssistantStartFrame:
+    return {
+        "type": "assistant.start",
+        "message_id": message_id,
+        "model": model,
+        "provider": provider,
+        "fallback_from": list(fallback_from),
+    }
+
+
+def token(*, message_id: int, delta: str) -> TokenFrame:
+    return {"type": "token", "message_id": message_id, "delta": delta}
+
+
+def sources(*, message_id: int, sources: list[Source]) -> SourcesFrame:
+    return {"type": "sources", "message_id": message_id, "sources": sources}
+
+
+def assistant_end(*, message: MessageData, usage: Usage) -> AssistantEndFrame:
+    return {"type": "assistant.end", "message": message, "usage": usage}
+
+
+def error(
+    *, code: str, detail: str, client_id: uuid.UUID | None = None, errors: dict[str, list[str]] | None = None
+) -> ErrorFrame:
+    """The one error frame; `client_id` and `errors` appear only when given."""
+    frame: ErrorFrame = {"type": "error", "code": code, "detail": detail}
+    if client_id is not None:
+        frame["client_id"] = str(client_id)
+    if errors is not None:
+        frame["errors"] = errors
+    return frame
+
+
+def error_from(exc: ApplicationError, *, client_id: uuid.UUID | None = None) -> ErrorFrame:
+    return error(code=exc.code, detail=exc.detail, client_id=client_id)
+
+
+# --- Validation (tests only) --------------------------------------------------------------------
+
+
+@cache
+def _schemas() -> dict[str, type]:
+    """Frame type -> its TypedDict, read from the `type` Literal of each member of `ServerFrame`."""
+    return {get_args(get_type_hints(schema)["type"])[0]: schema for schema in get_args(ServerFrame)}
+
+
+def check_server_frame(frame: Any) -> None:
+    """Raise ValueError unless `frame` is exactly one of the `ServerFrame` shapes: no key missing or unexpected,
+    every value of its declared type (nested TypedDicts and lists included; a bool is not an int)."""
+    kind = frame.get("type") if isinstance(frame, dict) else None
+    if not isinstance(kind, str) or kind not in _schemas():
+        raise ValueError(f"not a known server frame: {frame!r}")
+    _check(frame, _schemas()[kind], kind)
+
+
+def _check(value: Any, expected: Any, path: str) -> None:
+    origin = get_origin(expected)
+    if is_typeddict(expected):
+        _check_typed_dict(value, expected, path)
+    elif origin is Literal:
+        if not any(_same_literal(value, allowed) for allowed in get_args(expected)):
+            raise ValueError(f"{path}: expected one of {get_args(expected)}, got {value!r}")
+    elif origin in (Union, types.UnionType):
+        _check_union(value, get_args(expected), path)
+    elif origin is list:
+        _check_instance(value, list, path)
+        for index, item in enumerate(value):
+            _check(item, get_args(expected)[0], f"{path}[{index}]")
+    elif origin is dict:
+        _check_instance(value, dict, path)
+        key_type, value_type = get_args(expected)
+        for key, item in value.items():
+            _check(key, key_type, f"{path} key")
+            _check(item, value_type, f"{path}[{key!r}]")
+    elif expected is type(None):
+        if value is not None:
+            raise ValueError(f"{path}: expected null, got {value!r}")
+    elif expected is float:
+        _check_instance(value, (int, float), path)  # an int is a float (PEP 484); JavaScript writes 3.0 as 3
+    elif expected in (int, str, bool):
+        _check_instance(value, expected, path)
+    else:
+        raise TypeError(f"{path}: check_server_frame cannot check {expected!r}; teach it or change the schema")
+
+
+def _check_typed_dict(value: Any, schema: Any, path: str) -> None:
+    _check_instance(value, dict, path)
+    missing = schema.__required_keys__ - value.keys()
+    unexpected = value.keys() - schema.__required_keys__ - schema.__optional_keys__
+    if missing or unexpected:
+        raise ValueError(f"{path}: missing {sorted(missing)}, unexpected {sorted(unexpected)}: {value!r}")
+    hints = get_type_hints(schema)
+    for key, item in value.items():
+        _check(item, hints[key], f"{path}.{key}")
+
+
+def _check_union(value: Any, options: tuple[Any, ...], path: str) -> None:
+    if value is None and type(None) in options:
+        return
+    candidates = [option for option in options if option is not type(None)]
+    if len(candidates) == 1:  # `X | None`: report X's own error, which says where inside X it went wrong
+        _check(value, candidates[0], path)
+        return
+    for option in candidates:
+        try:
+            _check(value, option, path)
+        except ValueError:
+            continue
+        return
+    raise ValueError(f"{path}: expected {' | '.join(map(repr, options))}, got {value!r}")
+
+
+def _check_instance(value: Any, expected: type | tuple[type, ...], path: str) -> None:
+    if isinstance(value, bool) and bool not in (expected if isinstance(expected, tuple) else (expected,)):
+        raise ValueError(f"{path}: expected {expected!r}, got the bool {value!r}")
+    if not isinstance(value, expected):
+        raise ValueError(f"{path}: expected {expected!r}, got {value!r}")
+
+
+def _same_literal(value: Any, allowed: Any) -> bool:
+    """Equal and of the same kind: `1 == True`, but a count is not a flag (a str enum member is its str)."""
+    return (
+        value == allowed and isinstance(value, bool) == isinstance(allowed, bool) and isinstance(value, type(allowed))
+    )

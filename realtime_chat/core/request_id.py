@@ -3,19 +3,35 @@
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Where the id stays on the request for log lines written after the middleware returned (Django keeps its own
+# per-request middleware state in META the same way, e.g. CSRF_COOKIE).
+_META_KEY = "REQUEST_ID"
+
+GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
 
-def _incoming_or_new(request: HttpRequest) -> str:
+@contextmanager
+def _identified(request: HttpRequest) -> Iterator[str]:
+    """The request's id, from `X-Request-ID` when it is safe to log or else new, current while the block runs."""
     incoming = request.headers.get("X-Request-ID", "")
-    return incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    request.META[_META_KEY] = request_id
+    token = request_id_var.set(request_id)
+    try:
+        yield request_id
+    finally:
+        request_id_var.reset(token)
 
 
 class RequestIdMiddleware:
@@ -24,38 +40,33 @@ class RequestIdMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response: Callable) -> None:
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
             markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if iscoroutinefunction(self):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self._async:
             return self.__acall__(request)
-        request.request_id = _incoming_or_new(request)
-        token = request_id_var.set(request.request_id)
-        try:
-            response = self.get_response(request)
-            response["X-Request-ID"] = request_id_var.get()
+        with _identified(request) as request_id:
+            # Django hands a sync get_response to a middleware it found sync (`_async` is False).
+            response = cast(HttpResponseBase, self.get_response(request))
+            response["X-Request-ID"] = request_id
             return response
-        finally:
-            request_id_var.reset(token)
 
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        request.request_id = _incoming_or_new(request)
-        token = request_id_var.set(request.request_id)
-        try:
-            response = await self.get_response(request)
-            response["X-Request-ID"] = request_id_var.get()
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        with _identified(request) as request_id:
+            response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
+            response["X-Request-ID"] = request_id
             return response
-        finally:
-            request_id_var.reset(token)
 
 
 class RequestIdLogFilter(logging.Filter):
     """Django logs 4xx/5xx lines after the middleware has returned; those records carry the request itself."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        request = getattr(record, "request", None)
-        record.request_id = getattr(request, "request_id", None) or request_id_var.get()
+        request = getattr(record, "request", None)  # an HttpRequest on django.request's lines, a socket on runserver's
+        from_request = request.META.get(_META_KEY) if isinstance(request, HttpRequest) else None
+        record.request_id = from_request or request_id_var.get()
         return True

@@ -7,7 +7,7 @@ to the state change it reports (as Zulip's actions do); every frame type is cove
 import json
 from typing import Any
 
-from channels.layers import get_channel_layer
+from realtime_chat.core.channel_layer import channel_layer
 
 
 def session_group(session_id: int) -> str:
@@ -20,9 +20,9 @@ async def session_broadcast(session_id: int, frame: dict[str, Any]) -> None:
     The frame travels as its JSON text, encoded once here: the channel layer copies (in memory) or serialises (Redis)
     a string more cheaply than the nested dict, and each socket sends it as it is instead of encoding it again.
     """
-    await get_channel_layer().group_send(session_group(session_id), {"type": "chat.frame", "text": json.dumps(frame)})
+    await channel_layer().group_send(session_group(session_id), {"type": "chat.frame", "text": json.dumps(frame)})
 
 
 async def session_stop_request(session_id: int) -> None:
     """Ask whichever consumer runs the session's generation to stop it (it may be another tab or process)."""
-    await get_channel_layer().group_send(session_group(session_id), {"type": "chat.stop"})
+    await channel_layer().group_send(session_group(session_id), {"type": "chat.stop"})

@@ -1,10 +1,20 @@
-"""The embedded default's channel layer: Channels' in-memory layer with its expiry sweep throttled."""
+"""The channel layer: the configured one for callers, and the embedded default's in-memory layer."""
 
 import time
+from typing import Any
 
-from channels.layers import InMemoryChannelLayer
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from django.core.exceptions import ImproperlyConfigured
 
 SWEEP_INTERVAL_SECONDS = 1.0
+
+
+def channel_layer() -> BaseChannelLayer:
+    """The default layer; settings always configure one (Redis, or the in-memory layer below)."""
+    layer = get_channel_layer()
+    if layer is None:
+        raise ImproperlyConfigured("CHANNEL_LAYERS has no default layer")
+    return layer
 
 
 class SweptInMemoryChannelLayer(InMemoryChannelLayer):
@@ -13,7 +23,7 @@ class SweptInMemoryChannelLayer(InMemoryChannelLayer):
     included. Sweeping at most once a second keeps expiry (to within a second) and makes a frame's cost
     independent of how many sockets are open. Production uses Redis, which expires by itself."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:  # CHANNEL_LAYERS' CONFIG, as Channels passes it
         super().__init__(**kwargs)
         self._next_sweep = 0.0
 
@@ -22,4 +32,4 @@ class SweptInMemoryChannelLayer(InMemoryChannelLayer):
         if now < self._next_sweep:
             return
         self._next_sweep = now + SWEEP_INTERVAL_SECONDS
-        super()._clean_expired()
+        super()._clean_expired()  # type: ignore[misc]  # private in Channels, so types-channels omits it

@@ -4,7 +4,7 @@ import uuid
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer
 from django.core.cache import cache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -16,6 +16,7 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.status import Stat
 
+from realtime_chat.core.channel_layer import channel_layer
 from realtime_chat.core.health import register
 
 SCHEDULE_OVERDUE_AFTER = timedelta(minutes=2)  # the scheduler's ~30 s cycle, with room for a slow one
@@ -41,11 +42,10 @@ def cache_roundtrip() -> str:
 
 @register("channel_layer")
 def channel_layer_roundtrip() -> str:
-    layer = get_channel_layer()
-    return async_to_sync(_layer_roundtrip)(layer)
+    return async_to_sync(_layer_roundtrip)(channel_layer())
 
 
-async def _layer_roundtrip(layer) -> str:
+async def _layer_roundtrip(layer: BaseChannelLayer) -> str:
     channel = await layer.new_channel()
     await layer.send(channel, {"type": "health.ping"})
     message = await layer.receive(channel)

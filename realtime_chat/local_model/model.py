@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +53,30 @@ class Sampling:
     max_tokens: int | None = None  # None: until the end of the answer or of the context
     seed: int | None = None
     stop: tuple[str, ...] = ()
+
+    @classmethod
+    def given(
+        cls,
+        *,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        repeat_penalty: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        stop: tuple[str, ...] = (),
+    ) -> Sampling:
+        """What a request set, and the defaults for what it left out (None)."""
+        default = cls()
+        return cls(
+            temperature=default.temperature if temperature is None else temperature,
+            top_p=default.top_p if top_p is None else top_p,
+            top_k=default.top_k if top_k is None else top_k,
+            repeat_penalty=default.repeat_penalty if repeat_penalty is None else repeat_penalty,
+            max_tokens=max_tokens,
+            seed=seed,
+            stop=stop,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +130,8 @@ class LocalModel:
         """The templated prompt; like Ollama, the oldest non-system messages are dropped until it fits."""
         kept = list(messages)
         while True:
-            rendered = self._formatter(messages=kept)
+            # The template takes any role; llama-cpp's annotation lists OpenAI's message types only.
+            rendered = self._formatter(messages=kept)  # type: ignore[arg-type]
             tokens = self.llm.tokenize(rendered.prompt.encode(), add_bos=not rendered.added_special, special=True)
             if len(tokens) <= self.context_length * PROMPT_SHARE_OF_CONTEXT:
                 stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
@@ -199,6 +224,8 @@ class LocalModel:
             stopping_criteria=StoppingCriteriaList([meter]),
             stream=True,
         )
+        if not isinstance(chunks, Generator):  # stream=True: llama-cpp's annotation also allows a whole completion
+            raise TypeError(f"llama-cpp returned a {type(chunks).__name__} for a streamed completion")
         done_reason = "stop"
         with contextlib.closing(chunks):
             for chunk in chunks:

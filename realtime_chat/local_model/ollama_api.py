@@ -223,16 +223,15 @@ def _sampling(body: dict[str, Any]) -> Sampling:
     options = body.get("options") or {}
     if not isinstance(options, dict):
         raise BadRequest("options must be an object")
-    given = {
-        "temperature": optional_number(options, "temperature"),
-        "top_p": optional_number(options, "top_p"),
-        "top_k": optional_integer(options, "top_k"),
-        "repeat_penalty": optional_number(options, "repeat_penalty"),
-        "max_tokens": optional_integer(options, "num_predict"),
-        "seed": optional_integer(options, "seed"),
-        "stop": stop_strings(options) or None,
-    }
-    return Sampling(**{key: value for key, value in given.items() if value is not None})
+    return Sampling.given(
+        temperature=optional_number(options, "temperature"),
+        top_p=optional_number(options, "top_p"),
+        top_k=optional_integer(options, "top_k"),
+        repeat_penalty=optional_number(options, "repeat_penalty"),
+        max_tokens=optional_integer(options, "num_predict"),
+        seed=optional_integer(options, "seed"),
+        stop=stop_strings(options),
+    )
 
 
 def _statistics(completion: Completion) -> dict[str, Any]:

@@ -105,14 +105,13 @@ async def _events(
 
 def _sampling(body: dict[str, Any]) -> Sampling:
     max_tokens = optional_integer(body, "max_completion_tokens") or optional_integer(body, "max_tokens")
-    given = {
-        "temperature": optional_number(body, "temperature"),
-        "top_p": optional_number(body, "top_p"),
-        "max_tokens": max_tokens,
-        "seed": optional_integer(body, "seed"),
-        "stop": stop_strings(body) or None,
-    }
-    return Sampling(**{key: value for key, value in given.items() if value is not None})
+    return Sampling.given(
+        temperature=optional_number(body, "temperature"),
+        top_p=optional_number(body, "top_p"),
+        max_tokens=max_tokens,
+        seed=optional_integer(body, "seed"),
+        stop=stop_strings(body),
+    )
 
 
 def _usage(completion: Completion) -> dict[str, int]:

@@ -10,7 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.utils import timezone
 
 from rag.ingestion.pipeline import document_fail
@@ -44,6 +45,8 @@ class FileSweep:
 
 def document_files_sweep() -> FileSweep:
     """Remove uploaded files no document refers to, and fail documents whose file is gone."""
+    if not isinstance(default_storage, FileSystemStorage):
+        raise ImproperlyConfigured("the file sweep walks the upload directory, so it needs a FileSystemStorage")
     known = set(Document.objects.values_list("file", flat=True))
     root = Path(default_storage.location)
     removed = 0

@@ -3,13 +3,17 @@ builds the index at ingestion and reads queries, so their vocabularies agree."""
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import bm25s
 import numpy as np
 
+if TYPE_CHECKING:
+    import Stemmer  # no type hints: `Any` to mypy
+
 
 @lru_cache(maxsize=1)
-def _stemmer():  # PyStemmer has no type hints
+def _stemmer() -> "Stemmer.Stemmer":
     import Stemmer
 
     return Stemmer.Stemmer("english")

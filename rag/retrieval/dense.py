@@ -14,6 +14,8 @@ HNSW_EXACT_BELOW = 0.05  # allowed fraction under which HNSW falls back to exact
 def stored_vectors(index: faiss.Index) -> np.ndarray:
     """A zero-copy (n, d) view of the vectors held by an IndexFlat or IndexHNSWFlat."""
     storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    if not isinstance(storage, faiss.IndexFlat):
+        raise TypeError(f"cannot read the vectors of a {type(storage).__name__}")
     return faiss.rev_swig_ptr(storage.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
 
 
@@ -28,7 +30,7 @@ def dense_search(
     if allowed == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
     if isinstance(index, faiss.IndexHNSW) and allowed >= HNSW_EXACT_BELOW * index.ntotal:
-        params = faiss.SearchParametersHNSW(efSearch=max(ef_search, k))
+        params = faiss.SearchParametersHNSW(efSearch=max(ef_search, k))  # type: ignore[attr-defined]  # not in faiss's stubs
         if mask is not None and allowed < index.ntotal:
             bitmap = np.packbits(mask, bitorder="little")
             params.sel = faiss.IDSelectorBitmap(index.ntotal, faiss.swig_ptr(bitmap))

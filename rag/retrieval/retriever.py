@@ -65,15 +65,17 @@ def search_chunks(*, document_ids: np.ndarray, query: str, top_k: int) -> list[R
         return []
     candidates = max(int_setting("RAG_CANDIDATES"), top_k)
     rankings = []
-    if bool_setting("RAG_DENSE_ENABLED") and snapshot.dense is not None:
+    if bool_setting("RAG_DENSE_ENABLED"):
         rankings.append(_dense_ranking(snapshot, query, document_ids, candidates))
-    if bool_setting("RAG_BM25_ENABLED") and snapshot.bm25 is not None:
+    if bool_setting("RAG_BM25_ENABLED"):
         rankings.append(_bm25_ranking(snapshot, query, document_ids, candidates))
     fused = reciprocal_rank_fusion(rankings, k=int_setting("RAG_RRF_K"))[:top_k]
     return _load_chunks(fused, allowed=set(document_ids.tolist()))
 
 
 def _dense_ranking(snapshot: IndexSnapshot, query: str, document_ids: np.ndarray, k: int) -> list[int]:
+    if snapshot.dense is None:
+        return []
     positions = snapshot.dense_positions
     found, _ = dense_search(
         snapshot.dense,
@@ -86,6 +88,8 @@ def _dense_ranking(snapshot: IndexSnapshot, query: str, document_ids: np.ndarray
 
 
 def _bm25_ranking(snapshot: IndexSnapshot, query: str, document_ids: np.ndarray, k: int) -> list[int]:
+    if snapshot.bm25 is None:
+        return []
     positions = snapshot.bm25_positions
     found, _ = bm25_search(snapshot.bm25, query, mask=positions.mask(document_ids), k=k)
     return positions.chunk_ids[found].tolist()

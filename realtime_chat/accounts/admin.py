@@ -10,6 +10,6 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_active", "is_staff", "is_superuser", ("email_verified_at", admin.EmptyFieldListFilter)]
     search_fields = ["username", "email", "first_name", "last_name"]
     fieldsets = [
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("Verification", {"fields": ["email_verified_at"]}),
     ]

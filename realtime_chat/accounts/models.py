@@ -11,7 +11,7 @@ class User(AbstractUser):
     email = models.EmailField("email address")
     email_verified_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # django-stubs leaves out the abstract models' Meta
         swappable = "AUTH_USER_MODEL"
         db_table = "realtime_chat_user"  # the table it had before the apps were split: existing data stays
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_unique_ci")]

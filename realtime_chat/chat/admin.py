@@ -6,8 +6,7 @@ from realtime_chat.chat.models import ChatSession, Message, UserPreferences
 class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
-    fields = ["role", "status", "content", "model", "provider", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("role", "status", "content", "model", "provider", "created_at")
     show_change_link = True
     can_delete = False
 

@@ -1,11 +1,13 @@
 """Chat reads. Every lookup that takes `user` scopes to that user: missing and not-yours are one NotFound."""
 
+from typing import cast
+
 from django.db.models import Q, QuerySet
 
 from realtime_chat.accounts.models import User
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.core.errors import NotFound
-from realtime_chat.llm.types import ChatMessage
+from realtime_chat.llm.types import ChatMessage, Role
 
 
 def session_get(*, user: User, session_id: int) -> ChatSession:
@@ -38,7 +40,8 @@ def message_history(*, session: ChatSession, before_id: int, limit: int = 40) ->
         .order_by("-id")
         .values_list("role", "content")[:limit]
     )
-    return [ChatMessage(role=role, content=content) for role, content in reversed(recent)]
+    # The column's choices are the model's roles, so each value is a `Role`.
+    return [ChatMessage(role=cast(Role, role), content=content) for role, content in reversed(recent)]
 
 
 def message_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Message]:

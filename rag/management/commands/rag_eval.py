@@ -11,6 +11,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
         parser.add_argument("--batch", type=int, default=1000, help="documents ingested per index publication")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         root = Path(str(options["beir"]))
         corpus, queries, qrels = load_beir(root, str(options["split"]))
         modes = list(MODES) if options["mode"] == "all" else [str(options["mode"])]

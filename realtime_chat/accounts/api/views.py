@@ -12,6 +12,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from realtime_chat.accounts import services as accounts
+from realtime_chat.accounts.api.authenticated import AuthenticatedRequest
 from realtime_chat.accounts.models import User
 
 TOKEN_PAIR = inline_serializer("TokenPair", {"access": serializers.CharField(), "refresh": serializers.CharField()})
@@ -131,11 +132,11 @@ class MeApi(APIView):
         last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
     @extend_schema(responses={200: UserOutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(UserOutputSerializer(request.user).data)
 
     @extend_schema(request=MeInputSerializer, responses={200: UserOutputSerializer})
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: AuthenticatedRequest) -> Response:
         serializer = self.MeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = accounts.user_update(user=request.user, **serializer.validated_data)
@@ -148,7 +149,7 @@ class PasswordChangeApi(APIView):
         new_password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     @extend_schema(request=PasswordChangeInputSerializer, responses={204: None})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = self.PasswordChangeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         accounts.user_password_change(user=request.user, **serializer.validated_data)

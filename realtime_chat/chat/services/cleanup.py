@@ -10,6 +10,7 @@ Deletes run in batches of short statements, so a large backlog never holds long 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Q
@@ -47,7 +48,8 @@ def _retention_rules(now: datetime) -> list[tuple[Q, datetime]]:
         .distinct()
     )
     for days in own_periods:
-        rules.append((Q(owner__preferences__history_retention_days=days), now - timedelta(days=days)))
+        cut_off = now - timedelta(days=cast(int, days))  # gt=0 left out the NULLs the column's type allows
+        rules.append((Q(owner__preferences__history_retention_days=days), cut_off))
     return rules
 
 

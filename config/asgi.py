@@ -13,10 +13,15 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from consumers.auth import JwtAuthMiddleware  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
+from realtime_chat.core.body_limits import BodyLimitMiddleware, bound_daphne_requests  # noqa: E402
+
+# Request bodies are capped before they are read: in daphne's own request object (daphne reads a body whole before
+# the application sees it) and, for any server, in front of Django.
+bound_daphne_requests()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(JwtAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -295,6 +295,15 @@ if not PRODUCTION:
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"  # never served publicly: documents are private to their owner
 
+# --- Request bodies -----------------------------------------------------------------------------
+# Checked from Content-Length before a body is read (realtime_chat/core/body_limits.py), else 413. Multipart
+# bodies (uploads) may reach REQUEST_MAX_BODY_BYTES: the largest document plus room for the form around it.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=RAG_MAX_UPLOAD_BYTES + 1024 * 1024)
+# Any other body (JSON, forms): Django's own limit, here applied to the whole body before it is read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# A body (and an uploaded file) beyond this is spooled to a temporary file in 64 KB chunks, not held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -3,7 +3,9 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
@@ -19,6 +21,9 @@ logger = logging.getLogger(__name__)
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.detail, "code": exc.code, **exc.extra}, status=exc.status_code)
+    refused = _refused_form(exc)
+    if refused is not None:
+        return refused
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
@@ -42,6 +47,21 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(response.data, dict):
         response.data.setdefault("code", getattr(exc, "default_code", "error"))
     return response
+
+
+def _refused_form(exc: Exception) -> Response | None:
+    """Django's own limits on a request's fields and files, met while parsing it, as the client errors they are."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request body (files aside) is larger than the limit of {limit} bytes."
+        return Response({"detail": detail, "code": "request_too_large", "limit_bytes": limit}, status=413)
+    if isinstance(exc, TooManyFilesSent):
+        detail = f"Too many files in one request; the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FILES}."
+        return Response({"detail": detail, "code": "too_many_files"}, status=400)
+    if isinstance(exc, TooManyFieldsSent):
+        detail = f"Too many form fields in one request; the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}."
+        return Response({"detail": detail, "code": "too_many_fields"}, status=400)
+    return None
 
 
 def _as_field_errors(data: Any) -> dict[str, Any]:

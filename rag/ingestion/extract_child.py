@@ -11,6 +11,8 @@ from pathlib import Path
 
 from rag.ingestion.parsers import ParseError, TextBlock, parse_docx, parse_html, parse_pdf, parse_text
 
+PROBE_CHARS = 200
+
 
 def _limit(memory_mb: int, cpu_seconds: int) -> None:
     memory = memory_mb * 1024 * 1024
@@ -38,8 +40,9 @@ def main(argv: list[str]) -> int:
     except ParseError as exc:
         json.dump({"ok": False, "code": exc.code, "detail": exc.detail}, sys.stdout)
         return 0
-    if probe:  # the upload-time check only asks whether there is any text: send no more than one block back
-        blocks = [block for block in blocks if block.text.strip()][:1]
+    if probe:  # the upload-time check only asks whether there is any text: send back a little of it at most
+        first = next((block for block in blocks if block.text.strip()), None)
+        blocks = [] if first is None else [TextBlock(first.text[:PROBE_CHARS], first.page, first.heading)]
     payload = {"ok": True, "pages": pages, "blocks": [[b.text, b.page, b.heading] for b in blocks]}
     json.dump(payload, sys.stdout, ensure_ascii=False)
     return 0

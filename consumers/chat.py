@@ -55,7 +55,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.expiry_timer: asyncio.Task | None = None
         await self.accept()  # accept first: close codes only reach a client on an accepted socket
         grant = self.scope.get("access_grant")  # from ?token=, see consumers.auth
-        if grant is not None:
+        if isinstance(grant, AccessGrant):
             await self._authenticated(grant)
         else:
             self.auth_timer = asyncio.create_task(self._close_unless_authenticated())
@@ -72,7 +72,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Client frames ----------------------------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         try:
             data = json.loads(text_data or "")
         except json.JSONDecodeError:
@@ -83,12 +83,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except FrameError as exc:
             await self.send_json(frames.error_from(exc))
             return
-        if self.user is None:
+        user = self.user
+        if user is None:
             await self._on_auth(frame)
         elif isinstance(frame, AuthFrame):
-            await self._on_renew(frame)
+            await self._on_renew(frame, user)
         elif isinstance(frame, MessageFrame):
-            await self._on_message(frame)
+            await self._on_message(frame, user)
         elif isinstance(frame, StopFrame):
             await session_stop_request(self.session_id)
         elif isinstance(frame, PingFrame):
@@ -105,24 +106,24 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.auth_timer.cancel()
         await self._authenticated(grant)
 
-    async def _on_renew(self, frame: AuthFrame) -> None:
+    async def _on_renew(self, frame: AuthFrame, user: User) -> None:
         grant = await database_sync_to_async(access_token_check)(token=frame.token)
-        if grant is None or grant.user.pk != self.user.pk:
+        if grant is None or grant.user.pk != user.pk:
             detail = "That token is not valid for this socket; the current one holds until it expires."
             await self.send_json(frames.error_from(TokenRejected(detail)))
             return
         self._close_when_expired(grant)
         await self.send_json(frames.auth_renewed(expires_in=int(grant.seconds_left())))
 
-    async def _on_message(self, frame: MessageFrame) -> None:
-        task = asyncio.create_task(self._run_turn(frame))
+    async def _on_message(self, frame: MessageFrame, user: User) -> None:
+        task = asyncio.create_task(self._run_turn(frame, user))
         self.generations.add(task)
         task.add_done_callback(self.generations.discard)
 
-    async def _run_turn(self, frame: MessageFrame) -> None:
+    async def _run_turn(self, frame: MessageFrame, user: User) -> None:
         try:
             async for _ in chat_turn(
-                user=self.user, session_id=self.session_id, content=frame.content, client_id=frame.client_id
+                user=user, session_id=self.session_id, content=frame.content, client_id=frame.client_id
             ):
                 pass  # every frame reaches this socket through the session group, like the other tabs
         except ApplicationError as exc:

@@ -5,8 +5,8 @@ to the state change it reports (as Zulip's actions do); every frame type is cove
 """
 
 import json
-from typing import Any
 
+from realtime_chat.chat.frames import ServerFrame
 from realtime_chat.core.channel_layer import channel_layer
 
 
@@ -14,7 +14,7 @@ def session_group(session_id: int) -> str:
     return f"chat.session.{session_id}"
 
 
-async def session_broadcast(session_id: int, frame: dict[str, Any]) -> None:
+async def session_broadcast(session_id: int, frame: ServerFrame) -> None:
     """Send a server frame to every socket open on the session (all tabs, all daphne processes).
 
     The frame travels as its JSON text, encoded once here: the channel layer copies (in memory) or serialises (Redis)

@@ -1,20 +1,21 @@
 """Chat REST endpoints: the same conversations as the socket, for clients that cannot hold one."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from realtime_chat.accounts.api.authenticated import AuthenticatedRequest
 from realtime_chat.chat import frames
 from realtime_chat.chat.frames import AssistantEndFrame, MessageCreatedFrame, ServerFrame
 from realtime_chat.chat.selectors import message_list, message_search, session_get, session_list
@@ -34,13 +35,13 @@ class SessionListApi(APIView):
         parameters=[OpenApiParameter("archived", bool, required=False)],
         responses={200: ChatSessionSerializer(many=True)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         archived = request.query_params.get("archived")
         flag = None if archived is None else archived.lower() in {"1", "true", "yes"}
         return Response(ChatSessionSerializer(session_list(user=request.user, archived=flag), many=True).data)
 
     @extend_schema(request=SessionCreateInputSerializer, responses={201: ChatSessionSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = self.SessionCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         session = chat.session_create(user=request.user, **serializer.validated_data)
@@ -53,11 +54,11 @@ class SessionDetailApi(APIView):
         archived = serializers.BooleanField(required=False)
 
     @extend_schema(responses={200: ChatSessionSerializer})
-    def get(self, request: Request, session_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, session_id: int) -> Response:
         return Response(ChatSessionSerializer(session_get(user=request.user, session_id=session_id)).data)
 
     @extend_schema(request=SessionUpdateInputSerializer, responses={200: ChatSessionSerializer})
-    def patch(self, request: Request, session_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, session_id: int) -> Response:
         session = session_get(user=request.user, session_id=session_id)
         serializer = self.SessionUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -65,7 +66,7 @@ class SessionDetailApi(APIView):
         return Response(ChatSessionSerializer(session).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, session_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, session_id: int) -> Response:
         chat.session_delete(session=session_get(user=request.user, session_id=session_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -84,7 +85,9 @@ class EventStreamRenderer(BaseRenderer):
     format = "sse"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> bytes:
         data = data or {}  # the error body of api_exception_handler: detail, code and maybe field errors
         frame = frames.error(code=data.get("code", "error"), detail=data.get("detail", ""), errors=data.get("errors"))
         return sse_event(frame).encode()
@@ -102,7 +105,7 @@ class MessageListApi(APIView):
         client_id = serializers.UUIDField(required=False, allow_null=True, default=None)
 
     @extend_schema(responses={200: MessageSerializer(many=True)})
-    def get(self, request: Request, session_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, session_id: int) -> Response:
         session = session_get(user=request.user, session_id=session_id)
         paginator = MessagePagination()
         page = paginator.paginate_queryset(message_list(session=session), request, view=self)
@@ -114,7 +117,7 @@ class MessageListApi(APIView):
         description="Send a message and get the assistant's answer: the finished message as JSON, or with "
         "`Accept: text/event-stream` the same frames as the socket as Server-Sent Events.",
     )
-    def post(self, request: Request, session_id: int) -> HttpResponse:
+    def post(self, request: AuthenticatedRequest, session_id: int) -> HttpResponseBase:
         serializer = self.MessageCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         turn = chat_turn(user=request.user, session_id=session_id, **serializer.validated_data)
@@ -153,7 +156,7 @@ class SessionExportApi(APIView):
         parameters=[OpenApiParameter("format", str, enum=["md", "json"], required=False)],
         responses={(200, "text/markdown"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
     )
-    def get(self, request: Request, session_id: int) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, session_id: int) -> HttpResponse:
         session = session_get(user=request.user, session_id=session_id)
         kind = request.query_params.get("format", "md")
         if kind == "json":
@@ -174,7 +177,7 @@ class HistorySearchApi(APIView):
         responses={200: inline_serializer("SearchHit", {"session_title": serializers.CharField(),
                                                         "message": MessageSerializer()}, many=True)},
     )  # fmt: skip
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         query = request.query_params.get("q", "").strip()
         if not query or len(query) > 200:
             raise ApplicationError("Give a search text in q (1 to 200 characters).")
@@ -188,11 +191,11 @@ class PreferencesApi(APIView):
             extra_kwargs = {field: {"required": False} for field in PreferencesSerializer.Meta.fields}
 
     @extend_schema(responses={200: PreferencesSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(PreferencesSerializer(chat.preferences_get(user=request.user)).data)
 
     @extend_schema(request=PreferencesUpdateInputSerializer, responses={200: PreferencesSerializer})
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: AuthenticatedRequest) -> Response:
         serializer = self.PreferencesUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = serializer.validated_data
@@ -215,7 +218,7 @@ class ModelListApi(APIView):
         responses={200: inline_serializer("Models", {"default": serializers.CharField(),
                                                      "models": serializers.ListField(child=serializers.DictField())})}
     )  # fmt: skip
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         models = async_to_sync(available_models)()
         return Response({
             "default": default_model(),

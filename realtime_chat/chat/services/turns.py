@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -109,9 +109,9 @@ async def chat_turn(
 async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: float) -> AsyncIterator[ServerFrame]:
     session, grounding = opened.session, NOT_SEARCHED
     try:
-        if opened.context_error is not None:
-            raise opened.context_error
         context = opened.context
+        if context is None:  # it could not be built (a duplicate, which has neither, never gets here)
+            raise opened.context_error or RuntimeError("the turn has no context")
         prompt = context.prompt
         grounding = context.grounding
         if prompt is None:
@@ -141,10 +141,11 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
         async for frame in _fail(session, answer, grounding, started, "server_error", detail, []):
             yield frame
     else:
+        message = await _answer_message(session, answer)
         if grounding.searched:
             sources = grounding.sources(answer.text)
-            yield await _emit(session.pk, frames.sources(message_id=answer.message.pk, sources=sources))
-        yield await _finish(answer, grounding, Message.Status.COMPLETE, started)
+            yield await _emit(session.pk, frames.sources(message_id=message.pk, sources=sources))
+        yield await _finish(message, answer, grounding, Message.Status.COMPLETE, started)
 
 
 def _turn_open(*, user: User, session_id: int, content: str, client_id: uuid.UUID | None) -> TurnOpened:
@@ -193,7 +194,7 @@ def _turn_context(*, user: User, session: ChatSession, question: Message) -> Tur
 
 
 def _grounded_prompt(*, user: User, question: str, context: TurnContext) -> tuple[Grounding, list[ChatMessage]]:
-    previous_questions = [m.content for m in context.history if m.role == Message.Role.USER]
+    previous_questions = [m.content for m in context.history if m.role == "user"]
     grounding = grounding_for(
         user=user, question=question, history=previous_questions, top_k=context.preferences.rag_top_k
     )
@@ -227,6 +228,8 @@ async def _stream(
                 )
                 yield await _emit(session.pk, start)
             elif isinstance(event, Token):
+                if answer.message is None:
+                    raise RuntimeError("a token before Started")  # every provider starts before its first token
                 if answer.first_token_ms is None:
                     answer.first_token_ms = _ms_since(started)
                     answer.provider_first_token_ms = _ms_since(provider_started)
@@ -246,30 +249,33 @@ async def _fail(
     fallback_from: list[str],
 ) -> AsyncIterator[ServerFrame]:
     """Finish the answer as an error (created now if no provider ever started it) and say why."""
-    if answer.message is None:
-        answer.message = await database_sync_to_async(assistant_message_start)(
-            session=session, model="", provider="", fallback_from=fallback_from
-        )
+    message = await _answer_message(session, answer, fallback_from)
     yield await _emit(session.pk, frames.error(code=code, detail=detail))
-    yield await _finish(answer, grounding, Message.Status.ERROR, started, error=detail)
+    yield await _finish(message, answer, grounding, Message.Status.ERROR, started, error=detail)
 
 
 async def _cancelled(session: ChatSession, answer: Answer, grounding: Grounding, started: float) -> None:
     """Finish the answer as cancelled with what it has; stopped before any provider answered, it is created
     empty now, so that every turn a client saw begin also ends with `assistant.end`."""
+    message = await _answer_message(session, answer)
+    await _finish(message, answer, grounding, Message.Status.CANCELLED, started)
+
+
+async def _answer_message(session: ChatSession, answer: Answer, fallback_from: Sequence[str] = ()) -> Message:
+    """The answer's message: the one its provider started, or an empty one created now if none did."""
     if answer.message is None:
         answer.message = await database_sync_to_async(assistant_message_start)(
-            session=session, model="", provider="", fallback_from=[]
+            session=session, model="", provider="", fallback_from=list(fallback_from)
         )
-    await _finish(answer, grounding, Message.Status.CANCELLED, started)
+    return answer.message
 
 
 async def _finish(
-    answer: Answer, grounding: Grounding, status: str, started: float, error: str = ""
+    message: Message, answer: Answer, grounding: Grounding, status: str, started: float, error: str = ""
 ) -> AssistantEndFrame:
     total_ms = _ms_since(started)
     message, data = await database_sync_to_async(_answer_save)(
-        message=answer.message,
+        message=message,
         content=answer.text,
         status=status,
         error=error,

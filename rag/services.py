@@ -1,5 +1,6 @@
 """Document writes: upload (checked before anything is stored), delete, reindex."""
 
+import functools
 import hashlib
 import re
 import tempfile
@@ -136,4 +137,4 @@ def document_delete(*, document: Document) -> None:
     document.delete()
     transaction.on_commit(lambda: file.delete(save=False))
     for key in model_keys:
-        transaction.on_commit(lambda key=key: async_task("rag.tasks.index_sync", key))
+        transaction.on_commit(functools.partial(async_task, "rag.tasks.index_sync", key))

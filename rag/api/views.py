@@ -5,7 +5,6 @@ from dataclasses import asdict
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,6 +13,7 @@ from rag.conf import int_setting
 from rag.errors import TooManyFiles
 from rag.models import Document
 from rag.retrieval.retriever import retrieve_for_user
+from realtime_chat.accounts.api.authenticated import AuthenticatedRequest
 
 
 class DocumentOutputSerializer(serializers.ModelSerializer):
@@ -44,17 +44,17 @@ class DocumentListApi(APIView):
     parser_classes = [MultiPartParser]
 
     class DocumentUploadInputSerializer(serializers.Serializer):
-        file = serializers.FileField(allow_empty_file=True, max_length=None, use_url=False)
+        file = serializers.FileField(allow_empty_file=True, use_url=False)
         title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
         scope = serializers.ChoiceField(choices=Document.Scope.choices, default=Document.Scope.PRIVATE)
 
     @extend_schema(responses={200: DocumentOutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         documents = selectors.document_list(user=request.user)
         return Response(DocumentOutputSerializer(documents, many=True).data)
 
     @extend_schema(request=DocumentUploadInputSerializer, responses={202: DocumentOutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         if sum(len(files) for _, files in request.FILES.lists()) > 1:
             raise TooManyFiles("Upload one file per request.")
         serializer = self.DocumentUploadInputSerializer(data=request.data)
@@ -68,18 +68,18 @@ class DocumentListApi(APIView):
 
 class DocumentDetailApi(APIView):
     @extend_schema(responses={200: DocumentOutputSerializer})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         return Response(DocumentOutputSerializer(selectors.document_get(user=request.user, pk=pk)).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, pk: int) -> Response:
         services.document_delete(document=selectors.document_get_owned(user=request.user, pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DocumentReindexApi(APIView):
     @extend_schema(request=None, responses={202: DocumentOutputSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         document = services.document_reindex(document=selectors.document_get_owned(user=request.user, pk=pk))
         return Response(DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
@@ -115,7 +115,7 @@ class SearchApi(APIView):
         request=SearchInputSerializer,
         responses={200: serializers.ListSerializer(child=RetrievedChunkOutputSerializer())},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = self.SearchInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         chunks = retrieve_for_user(user=request.user, **serializer.validated_data)

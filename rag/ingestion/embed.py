@@ -9,7 +9,7 @@ or `torch` (sentence-transformers itself).
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -52,8 +52,11 @@ class SentenceTransformerEmbedder:
 
         self.model_key = model_key_for(model_name)
         self.model = SentenceTransformer(_model_path(model_name), device="cpu")
-        self.max_tokens = int(self.model.max_seq_length) - 2  # [CLS] and [SEP]
-        self.dimension = int(self.model.get_embedding_dimension())
+        max_seq_length, dimension = self.model.max_seq_length, self.model.get_embedding_dimension()
+        if max_seq_length is None or dimension is None:
+            raise ImproperlyConfigured(f"{model_name}: the model declares no maximum sequence length or dimension")
+        self.max_tokens = int(max_seq_length) - 2  # [CLS] and [SEP]
+        self.dimension = int(dimension)
         self._tokenizer = self.model.tokenizer
 
     def count(self, texts: Sequence[str]) -> list[int]:
@@ -158,7 +161,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def embed_cached(embedder: Embedder, texts: Sequence[str], *, on_batch=None) -> np.ndarray:
+def embed_cached(
+    embedder: Embedder, texts: Sequence[str], *, on_batch: Callable[[int, int], object] | None = None
+) -> np.ndarray:
     """Vectors for `texts`, encoding only those whose (model, text hash) is not stored yet.
     `on_batch(done, total)` reports progress of the encoding."""
     from rag.models import Chunk

@@ -11,6 +11,7 @@ rebuilt when vectors are removed because HNSW cannot delete).
 """
 
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -243,6 +244,7 @@ def _vectors(chunk_ids: np.ndarray, *, dimension: int = 0) -> np.ndarray:
 
 def _build(vectors: np.ndarray, index_type: str) -> faiss.Index:
     dimension = vectors.shape[1]
+    index: faiss.Index
     if index_type == "hnsw":
         index = faiss.IndexHNSWFlat(dimension, int_setting("RAG_HNSW_M"), faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = int_setting("RAG_HNSW_EF_CONSTRUCTION")
@@ -270,9 +272,9 @@ def _bm25_build(model_key: str) -> tuple[bm25s.BM25 | None, Positions]:
 def _publish(directory: Path, snapshot: IndexSnapshot) -> None:
     version = snapshot.version
     for name, positions in (("dense", snapshot.dense_positions), ("bm25", snapshot.bm25_positions)):
-        _atomic(directory / f"v{version}.{name}.npz", lambda path, p=positions: _save_positions(path, p))
-    if snapshot.dense is not None:
-        _atomic(directory / f"v{version}.faiss", lambda path: faiss.write_index(snapshot.dense, str(path)))
+        _atomic(directory / f"v{version}.{name}.npz", functools.partial(_save_positions, positions=positions))
+    if (dense := snapshot.dense) is not None:
+        _atomic(directory / f"v{version}.faiss", lambda path: faiss.write_index(dense, str(path)))
     if snapshot.bm25 is not None:
         bm25_dir = directory / f"v{version}.bm25"
         shutil.rmtree(bm25_dir, ignore_errors=True)

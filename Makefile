@@ -56,8 +56,10 @@ run: schedules ## Set up and run the whole product on http://127.0.0.1:$(PORT)
 superuser: migrate ## Create an admin account
 	$(PY) manage.py createsuperuser
 
-lint: $(VENV)/.dev-installed ## ruff check
+lint: $(VENV)/.dev-installed ## ruff check, ruff format --check, mypy (first-party packages, see pyproject.toml)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.dev-installed ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .

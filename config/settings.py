@@ -6,6 +6,7 @@ without the values that must never have a default.
 
 import os
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import environ
@@ -174,6 +175,13 @@ REQUIRE_EMAIL_VERIFICATION = env.bool("REQUIRE_EMAIL_VERIFICATION", default=PROD
 EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=env.int("EMAIL_VERIFICATION_MAX_AGE_HOURS", default=48))
 PASSWORD_RESET_MAX_AGE = timedelta(hours=env.int("PASSWORD_RESET_MAX_AGE_HOURS", default=2))
 
+# Reverse proxies (addresses or networks, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client. Empty, the default:
+# the header is never believed and a client is the address of its connection (realtime_chat/accounts/throttles.py).
+try:
+    TRUSTED_PROXIES = [ip_network(proxy, strict=False) for proxy in env.list("TRUSTED_PROXIES", default=[])]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -185,7 +193,12 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # A view's `throttle_scope` rate per client address and, where the view names a field, per account too.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "realtime_chat.accounts.throttles.ClientRateThrottle",
+        "realtime_chat.accounts.throttles.AccountRateThrottle",
+    ],
+    "NUM_PROXIES": 0,  # DRF's own client address, should a plain DRF throttle appear: never X-Forwarded-For
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "signup": env.str("THROTTLE_SIGNUP", default="5/min"),

@@ -15,6 +15,7 @@ class PasswordResetRequestApi(PublicApi):
     """Same answer whether or not the address has an account, so it cannot be used to find accounts."""
 
     throttle_scope = "password_reset"
+    throttle_account_field = "email"
 
     @extend_schema(request=EmailInputSerializer, responses={202: DETAIL})
     def post(self, request: Request) -> Response:

@@ -72,6 +72,7 @@ class EmailInputSerializer(serializers.Serializer):
 
 class ResendVerificationApi(PublicApi):
     throttle_scope = "resend_verification"
+    throttle_account_field = "email"
 
     @extend_schema(request=EmailInputSerializer, responses={202: DETAIL})
     def post(self, request: Request) -> Response:
@@ -83,7 +84,8 @@ class ResendVerificationApi(PublicApi):
 
 
 class LoginApi(PublicApi):
-    throttle_scope = "login"
+    throttle_scope = "login"  # shared with the admin's login page (admin_login.py)
+    throttle_account_field = "username"
 
     class LoginInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)

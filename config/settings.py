@@ -217,6 +217,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
 }
+# A spent refresh token used again revokes every token of its login (it was copied), unless it comes back this soon
+# after it was spent: then it is only refused, so tabs refreshing at the same moment do not log each other out.
+REFRESH_TOKEN_REUSE_GRACE = timedelta(seconds=env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=10))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Realtime Chat API",
     "DESCRIPTION": "Self-hosted real-time AI chat with retrieval-augmented generation. REST fallback endpoints.",

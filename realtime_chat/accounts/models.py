@@ -1,8 +1,9 @@
-"""The user model."""
+"""The user model, and the login each refresh token descends from."""
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
 class User(AbstractUser):
@@ -19,3 +20,16 @@ class User(AbstractUser):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+class RefreshTokenFamilyMember(models.Model):
+    """The login (family) a refresh token descends from, recorded when tokens are rotated: a spent token used again
+    was copied, so every token of its family is revoked. Deleted with the token's row."""
+
+    token = models.OneToOneField(
+        OutstandingToken, on_delete=models.CASCADE, primary_key=True, related_name="family_member"
+    )
+    family = models.UUIDField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.token_id} in {self.family}"

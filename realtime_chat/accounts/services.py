@@ -1,6 +1,7 @@
 """Account writes: sign-up, email verification, login tokens, password changes, revocation."""
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,14 +10,16 @@ from django.contrib.auth import authenticate, password_validation
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from realtime_chat.accounts.emails import EMAIL_TASK_TIMEOUT_SECONDS
-from realtime_chat.accounts.models import User
+from realtime_chat.accounts.models import RefreshTokenFamilyMember, User
 from realtime_chat.core.errors import ApplicationError, EmailNotVerified, InvalidToken
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,16 @@ class InvalidCredentials(ApplicationError):
 class InvalidRefreshToken(ApplicationError):
     status_code = 401
     code = "token_not_valid"
+
+
+class NoActiveAccount(ApplicationError):
+    """A valid refresh token of a deleted or deactivated user."""
+
+    status_code = 401
+    code = "no_active_account"
+
+    def __init__(self) -> None:
+        super().__init__("No active account found for the given token.")
 
 
 def normalize_email(email: str) -> str:
@@ -124,7 +137,10 @@ def user_login(*, username: str, password: str) -> dict[str, str]:
 
 
 def token_pair_issue(*, user: User) -> dict[str, str]:
-    refresh = RefreshToken.for_user(user)
+    return _token_pair(RefreshToken.for_user(user))
+
+
+def _token_pair(refresh: RefreshToken) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -135,10 +151,67 @@ def refresh_token_revoke(*, refresh: str) -> None:
         raise InvalidRefreshToken("This refresh token is invalid, expired or already revoked.") from exc
 
 
+class _UnscreenedRefreshToken(RefreshToken):
+    """Signature, expiry and type checked, not the blacklist: rotation reads that itself, under a lock, to tell a
+    token used twice from one that was never valid."""
+
+    def check_blacklist(self) -> None:
+        return None
+
+
+def refresh_token_rotate(*, refresh: str) -> dict[str, str]:
+    """A new pair for a refresh token, which is spent. Of concurrent uses of one token exactly one wins (its row is
+    locked; on SQLite every write transaction is exclusive); the others, and any later use, are refused. A use later
+    than `REFRESH_TOKEN_REUSE_GRACE` means the token was copied: every token of its login is revoked too."""
+    try:
+        token = _UnscreenedRefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt annotates the str as Token
+    except TokenError as exc:
+        raise InvalidRefreshToken("This refresh token is invalid or expired.") from exc
+    with transaction.atomic():  # committed before refusing: revoking a family must not be rolled back
+        pair = _refresh_token_spend(jti=token[jwt_settings.JTI_CLAIM], user_id=token.get(jwt_settings.USER_ID_CLAIM))
+    if pair is None:
+        raise InvalidRefreshToken("This refresh token was already used or revoked. Log in again.")
+    return pair
+
+
+def _refresh_token_spend(*, jti: str, user_id: int | str) -> dict[str, str] | None:
+    outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+    if outstanding is None:
+        return None  # signed by us but never issued by us, or flushed: nothing to rotate from
+    spent = BlacklistedToken.objects.filter(token=outstanding).first()
+    if spent is not None:
+        if timezone.now() - spent.blacklisted_at > settings.REFRESH_TOKEN_REUSE_GRACE:
+            _refresh_token_family_revoke(outstanding)
+        return None
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise NoActiveAccount()
+    BlacklistedToken.objects.create(token=outstanding)
+    # The login's first token joins its family only when it is first rotated: logging in writes no family row.
+    member, _ = RefreshTokenFamilyMember.objects.get_or_create(token=outstanding, defaults={"family": uuid.uuid4()})
+    issued = RefreshToken.for_user(user)
+    issued_row = OutstandingToken.objects.get(jti=issued[jwt_settings.JTI_CLAIM])
+    RefreshTokenFamilyMember.objects.create(token=issued_row, family=member.family)
+    return _token_pair(issued)
+
+
+def _refresh_token_family_revoke(token: OutstandingToken) -> None:
+    member = RefreshTokenFamilyMember.objects.filter(token=token).first()
+    if member is None:
+        return  # never rotated (revoked by logout or a password change): no other token descends from it
+    revoked = _refresh_tokens_revoke(OutstandingToken.objects.filter(family_member__family=member.family))
+    logger.warning(
+        "A spent refresh token of user %s was used again: revoked %d tokens of its login", token.user_id, revoked
+    )
+
+
 def user_refresh_tokens_revoke_all(*, user: User) -> int:
     """Blacklist every outstanding refresh token of the user (password change, deactivation)."""
-    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
-    revoked = [BlacklistedToken(token=token) for token in outstanding]
+    return _refresh_tokens_revoke(OutstandingToken.objects.filter(user=user))
+
+
+def _refresh_tokens_revoke(tokens: QuerySet[OutstandingToken]) -> int:
+    revoked = [BlacklistedToken(token=token) for token in tokens.exclude(blacklistedtoken__isnull=False)]
     BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
     return len(revoked)
 

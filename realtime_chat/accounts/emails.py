@@ -10,9 +10,22 @@ import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django_q.tasks import async_task
 
 logger = logging.getLogger(__name__)
 EMAIL_TASK_TIMEOUT_SECONDS = 120  # each SMTP attempt is bounded by EMAIL_TIMEOUT; this bounds the whole task
+
+
+def email_task_queue(task: str, *, user_id: int, task_name: str) -> None:
+    """Queue an email task (`realtime_chat.accounts.tasks.<task>`) after commit, so the worker never looks for a
+    user that is not saved yet. Only the user's id travels: task arguments are kept by the broker and the admin."""
+    transaction.on_commit(
+        lambda: async_task(
+            f"realtime_chat.accounts.tasks.{task}", user_id, task_name=task_name, timeout=EMAIL_TASK_TIMEOUT_SECONDS
+        ),
+        robust=True,  # a broker hiccup must not turn a saved change into a 500; it is logged instead
+    )
 
 
 def email_send(*, to: str, subject: str, body: str) -> None:

@@ -11,9 +11,8 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django_q.tasks import async_task
 
-from realtime_chat.accounts.emails import EMAIL_TASK_TIMEOUT_SECONDS
+from realtime_chat.accounts.emails import email_task_queue
 from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import normalize_email, user_password_set
 from realtime_chat.core.errors import InvalidToken
@@ -29,15 +28,7 @@ def password_reset_request(*, email: str) -> None:
     if user is None:
         return
     # The token is made by the task, not here: task arguments are stored in the broker and shown in the admin.
-    transaction.on_commit(
-        lambda: async_task(
-            "realtime_chat.accounts.tasks.password_reset_email_send",
-            user.pk,
-            task_name=f"password-reset-email-{user.pk}",
-            timeout=EMAIL_TASK_TIMEOUT_SECONDS,
-        ),
-        robust=True,  # a broker outage is logged with its traceback; the request still answers
-    )
+    email_task_queue("password_reset_email_send", user_id=user.pk, task_name=f"password-reset-email-{user.pk}")
 
 
 def _password_fingerprint(user: User) -> str:

@@ -8,23 +8,25 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django_q.tasks import async_task
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from realtime_chat.accounts.emails import EMAIL_TASK_TIMEOUT_SECONDS
+from realtime_chat.accounts.emails import email_task_queue
 from realtime_chat.accounts.models import RefreshTokenFamilyMember, User
 from realtime_chat.core.errors import ApplicationError, EmailNotVerified, InvalidToken
 
 logger = logging.getLogger(__name__)
 
 EMAIL_VERIFICATION_SALT = "realtime_chat.email-verification"
+# An address that already has an account gets at most one "someone tried to sign up" email this often.
+SIGNUP_NOTICE_INTERVAL_SECONDS = 3600
 
 
 class InvalidCredentials(ApplicationError):
@@ -52,42 +54,62 @@ class NoActiveAccount(ApplicationError):
         super().__init__("No active account found for the given token.")
 
 
+class EmailTaken(ValidationError):
+    def __init__(self) -> None:
+        super().__init__({"email": "A user with that email address already exists."})
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def user_create(*, username: str, email: str, password: str) -> User:
+def user_create(*, username: str, email: str, password: str) -> User | None:
+    """A new account, its verification link on the way. None when the address already has an account: no error
+    (it would tell anyone who has one); the account's owner is told by email instead. A taken username is an
+    error: usernames are public."""
     user = User(username=username, email=normalize_email(email))
     _password_validate(password, user=user, field="password")
-    user.set_password(password)
-    _user_save_unique(user)
+    user.set_password(password)  # hashed either way, so the answer takes as long whether or not the address is taken
+    try:
+        _user_save_unique(user)
+    except EmailTaken:
+        _signup_attempt_notice_queue(email=user.email)
+        return None
     verification_email_queue(user=user)
     return user
 
 
 def _user_save_unique(user: User) -> None:
-    """Validate, then save; a concurrent duplicate that slips past validation still gets a 400, not a 500."""
-    if User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
-        raise ValidationError({"email": "A user with that email address already exists."})
+    """Validate, then save; a concurrent duplicate that slips past validation still gets a 400, not a 500.
+
+    The username is checked first, so whether an email is taken never changes the answer about a username."""
     user.full_clean(exclude=["password"], validate_constraints=False)
+    if _email_taken(user):
+        raise EmailTaken()
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:
-        raise ValidationError("A user with that username or email address already exists.") from exc
+        if _email_taken(user):
+            raise EmailTaken() from exc
+        raise ValidationError({"username": "A user with that username already exists."}) from exc
+
+
+def _email_taken(user: User) -> bool:
+    return User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists()
 
 
 def verification_email_queue(*, user: User) -> None:
-    """Queue after commit, so the worker never looks for a user that is not saved yet."""
-    transaction.on_commit(
-        lambda: async_task(
-            "realtime_chat.accounts.tasks.send_verification_email",
-            user.pk,
-            task_name=f"verify-email-{user.pk}",
-            timeout=EMAIL_TASK_TIMEOUT_SECONDS,
-        ),
-        robust=True,  # a broker hiccup must not turn a saved sign-up into a 500; it is logged instead
-    )
+    email_task_queue("send_verification_email", user_id=user.pk, task_name=f"verify-email-{user.pk}")
+
+
+def _signup_attempt_notice_queue(*, email: str) -> None:
+    """Tell the owner of `email` that someone tried to sign up with it, at most once an interval (else sign-ups
+    would be a way to flood someone's inbox)."""
+    owner = User.objects.filter(email__iexact=email, is_active=True).first()
+    if owner is None or not cache.add(f"signup-notice:{owner.pk}", True, timeout=SIGNUP_NOTICE_INTERVAL_SECONDS):
+        return
+    email_task_queue("signup_attempt_email_send", user_id=owner.pk, task_name=f"signup-attempt-email-{owner.pk}")
 
 
 def email_verification_token_make(*, user: User) -> str:

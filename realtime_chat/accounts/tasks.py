@@ -52,3 +52,22 @@ def password_reset_email_send(user_id: int) -> None:
             "If you did not ask for this, ignore this email: your password stays as it is.\n"
         ),
     )
+
+
+def signup_attempt_email_send(user_id: int) -> None:
+    """Sign-up answers the same whether or not an address has an account; its owner learns of the attempt here."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    email_send(
+        to=user.email,
+        subject="Someone tried to sign up with your email address",
+        body=(
+            f"Hello {user.username},\n\n"
+            "Someone tried to create a new account with this email address. It already belongs to your account,\n"
+            "so no new account was made.\n\n"
+            f"If it was you: log in at {settings.PUBLIC_BASE_URL}/ with your username, {user.username}. If you\n"
+            "have forgotten your password, ask for a password reset.\n\n"
+            "If it was not you, ignore this email: nothing changed.\n"
+        ),
+    )

@@ -8,6 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from realtime_chat.accounts.api.views import SIGNUP_ACCEPTED
 from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import email_verification_token_make
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -31,14 +32,14 @@ def token_from_mail() -> str:
 
 
 @pytest.mark.django_db(transaction=True)  # mail is queued on commit, as in production
-def test_signup_creates_user_without_password_fields_and_mails_a_link(api_client: APIClient) -> None:
+def test_signup_creates_an_unverified_user_and_mails_a_link(api_client: APIClient) -> None:
     response = api_client.post(reverse("auth-signup"), SIGNUP, format="json")
     assert response.status_code == 201, response.json()
-    body = response.json()
-    assert body["username"] == "ada"
-    assert body["email"] == "ada@example.com"
-    assert body["email_verified"] is False
-    assert not any("password" in key for key in body)
+    assert response.json() == {"detail": SIGNUP_ACCEPTED, "username": "ada", "email": "ada@example.com"}
+    user = User.objects.get(username="ada")
+    assert user.email == "ada@example.com"
+    assert not user.email_verified
+    assert user.check_password(SIGNUP["password"])
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ada@example.com"]
     assert "/verify-email/#token=" in mail.outbox[0].body
@@ -67,14 +68,41 @@ def test_signup_rejects_bad_input_with_field_errors(api_client: APIClient, paylo
     assert not User.objects.exists()
 
 
-def test_signup_rejects_duplicate_username_and_email_case_insensitively(api_client: APIClient) -> None:
+def test_signup_rejects_a_taken_username_whether_or_not_the_email_is_taken(api_client: APIClient) -> None:
     UserFactory(username="ada", email="ada@example.com")
-    same_name = api_client.post(reverse("auth-signup"), {**SIGNUP, "email": "other@example.com"}, format="json")
-    same_email = api_client.post(reverse("auth-signup"), {**SIGNUP, "username": "lovelace"}, format="json")
-    assert same_name.status_code == 400
-    assert "username" in same_name.json()["errors"]
-    assert same_email.status_code == 400
-    assert "email" in same_email.json()["errors"]
+    free_email = api_client.post(reverse("auth-signup"), {**SIGNUP, "email": "other@example.com"}, format="json")
+    taken_email = api_client.post(reverse("auth-signup"), SIGNUP, format="json")
+    assert free_email.status_code == taken_email.status_code == 400
+    assert free_email.json() == taken_email.json()
+    assert set(free_email.json()["errors"]) == {"username"}
+
+
+@pytest.mark.django_db(transaction=True)  # mail is queued on commit, as in production
+def test_signup_with_a_taken_email_answers_as_any_signup_and_mails_the_owner(api_client: APIClient) -> None:
+    owner = UserFactory(username="ada", email="ada@example.com")
+    fresh = api_client.post(
+        reverse("auth-signup"), {**SIGNUP, "username": "grace", "email": "grace@example.com"}, format="json"
+    )
+    taken = api_client.post(reverse("auth-signup"), {**SIGNUP, "username": "lovelace"}, format="json")
+
+    assert fresh.status_code == taken.status_code == 201, taken.json()
+    assert taken.json() == {**fresh.json(), "username": "lovelace", "email": "ada@example.com"}
+    assert not User.objects.filter(username="lovelace").exists()
+    assert list(User.objects.filter(email__iexact="ada@example.com")) == [owner]
+    notice = mail.outbox[-1]
+    assert notice.to == ["ada@example.com"]
+    assert notice.subject == "Someone tried to sign up with your email address"
+    assert "ada" in notice.body
+    assert "#token=" not in notice.body
+
+
+@pytest.mark.django_db(transaction=True)  # mail is queued on commit, as in production
+def test_repeated_signups_with_a_taken_email_mail_its_owner_once(api_client: APIClient) -> None:
+    UserFactory(email="ada@example.com")
+    for name in ("lovelace", "byron", "king"):
+        response = api_client.post(reverse("auth-signup"), {**SIGNUP, "username": name}, format="json")
+        assert response.status_code == 201
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
 
 
 def test_malformed_json_is_a_readable_400(api_client: APIClient) -> None:

@@ -132,7 +132,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY},
+            # redis-py 8 times a read out after 5 s by default, exactly the layer's blocking pop: every socket idle
+            # for 5 s (and every answer's stop listener) died with a TimeoutError. Reads must outlast the pop.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": CHANNEL_CAPACITY},
         }
     }
 else:
@@ -370,8 +372,13 @@ CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=8000)
 CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=20)
 CHAT_CONNECTIONS_PER_MINUTE = env.int("CHAT_CONNECTIONS_PER_MINUTE", default=60)
 CHAT_AUTH_TIMEOUT_SECONDS = env.float("CHAT_AUTH_TIMEOUT_SECONDS", default=10.0)
-# A generation lock older than this is considered abandoned (a crashed process) and may be taken over.
-CHAT_GENERATION_LOCK_SECONDS = env.int("CHAT_GENERATION_LOCK_SECONDS", default=600)
+# An answer belongs to its session: the process generating it beats every HEARTBEAT seconds; a lock whose
+# heartbeat stopped for STALE seconds (the process died) is taken over and its answer finished as an error.
+CHAT_GENERATION_HEARTBEAT_SECONDS = env.float("CHAT_GENERATION_HEARTBEAT_SECONDS", default=10.0)
+CHAT_GENERATION_STALE_SECONDS = env.int("CHAT_GENERATION_STALE_SECONDS", default=30)
+CHAT_GENERATION_TIMEOUT_SECONDS = env.int("CHAT_GENERATION_TIMEOUT_SECONDS", default=600)  # one answer, at most
+# Streamed text goes out once per flush window: one frame (and one channel-layer send) for every token of it.
+CHAT_STREAM_FLUSH_MS = env.int("CHAT_STREAM_FLUSH_MS", default=25)
 # Prompt budget in tokens of the model's tokenizer: system prompt + retrieved passages + history (oldest dropped).
 CHAT_PROMPT_BUDGET_TOKENS = env.int("CHAT_PROMPT_BUDGET_TOKENS", default=1536)
 CHAT_HISTORY_RETENTION_DAYS = env.int("CHAT_HISTORY_RETENTION_DAYS", default=0)  # 0: keep forever

@@ -1,7 +1,9 @@
 """The chat socket: `ws://HOST/ws/chat/<session_id>/`. Protocol only: parse a frame, call a service, send frames.
 
-Frames of a turn reach every socket of the session (this one included) through the session's group; the turn
-itself runs as a task of the socket that asked for it, so `stop` (from any tab) and a disconnect cancel it.
+Frames of a turn reach every socket of the session (this one included) through the session's group. The answer
+belongs to the session: once its question is saved it runs as a task of the process (`chat.live`), so closing
+this socket cancels nothing; `stop` from any socket of the session, in any process, does. A socket that opens
+while an answer streams gets `assistant.snapshot` (the text so far) right after `ready`, then the live tokens.
 
 A socket is authenticated for as long as its access token is valid: an `auth` frame with a newer token of the same
 user renews it (`auth.renewed`); otherwise the socket is closed with 4401 when the token expires, so a logged-out
@@ -35,22 +37,22 @@ from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import AccessGrant, access_token_check
 from realtime_chat.chat import frames
 from realtime_chat.chat.broadcast import session_group, session_stop_request
+from realtime_chat.chat.live import answer_detach, answer_store
 from realtime_chat.chat.selectors import session_get
 from realtime_chat.chat.services.turns import chat_turn
 from realtime_chat.core.errors import ApplicationError, NotFound
 
 logger = logging.getLogger(__name__)
-DISCONNECT_SAVE_SECONDS = 10  # how long a closing socket waits for its cancelled answer to be saved
-GROUP_EVENTS = {"chat.frame": "chat_frame", "chat.stop": "chat_stop"}  # realtime_chat.chat.broadcast sends these
+GROUP_EVENTS = {"chat.frame": "chat_frame"}  # realtime_chat.chat.broadcast sends these
+_opening: set[asyncio.Task[None]] = set()  # turns whose question is being saved: owned by the process, too
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.session_id: int = self.scope["url_route"]["kwargs"]["session_id"]
         self.user: User | None = None
-        # Turns this socket started. The database lock, not this set, decides whether a session is busy: a turn
-        # that has sent `assistant.end` may still be finishing here when the client sends its next message.
-        self.generations: set[asyncio.Task] = set()
+        # (message id, offset) of the snapshot this socket got: token frames up to that offset are not sent again.
+        self.resumed_at: tuple[int, int] | None = None
         self.auth_timer: asyncio.Task | None = None
         self.expiry_timer: asyncio.Task | None = None
         await self.accept()  # accept first: close codes only reach a client on an accepted socket
@@ -64,9 +66,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         for timer in (self.auth_timer, self.expiry_timer):
             if timer is not None:
                 timer.cancel()
-        running = self._cancel_generations()  # partial answers are saved as cancelled
-        if running:
-            await asyncio.wait(running, timeout=DISCONNECT_SAVE_SECONDS)
         if self.user is not None:
             await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
 
@@ -116,18 +115,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(frames.auth_renewed(expires_in=int(grant.seconds_left())))
 
     async def _on_message(self, frame: MessageFrame, user: User) -> None:
-        task = asyncio.create_task(self._run_turn(frame, user))
-        self.generations.add(task)
-        task.add_done_callback(self.generations.discard)
+        task = asyncio.create_task(self._start_turn(frame, user))
+        _opening.add(task)
+        task.add_done_callback(_opening.discard)
 
-    async def _run_turn(self, frame: MessageFrame, user: User) -> None:
+    async def _start_turn(self, frame: MessageFrame, user: User) -> None:
+        """Save the question (a refusal answers this socket only), then let the process run the answer: its
+        frames reach this socket through the session group, like every other socket of the session."""
+        turn = chat_turn(user=user, session_id=self.session_id, content=frame.content, client_id=frame.client_id)
         try:
-            async for _ in chat_turn(
-                user=user, session_id=self.session_id, content=frame.content, client_id=frame.client_id
-            ):
-                pass  # every frame reaches this socket through the session group, like the other tabs
+            created = await anext(turn)
         except ApplicationError as exc:
             await self.send_json(frames.error_from(exc, client_id=frame.client_id))
+            return
+        if created["type"] == "message.created" and created.get("duplicate"):
+            await self.send_json(created)  # a retry of a saved message: only the socket that retried hears of it
+            return
+        answer_detach(turn)
 
     # --- Authentication ---------------------------------------------------------------------------
 
@@ -142,10 +146,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.user = user
+        # Joined before the snapshot is read: a frame sent meanwhile reaches this socket after the snapshot (group
+        # events wait for this handler) and is trimmed to what the snapshot lacks; none can fall in between.
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         self._close_when_expired(grant)
         ready = frames.ready(session_id=self.session_id, user=user.username, expires_in=int(grant.seconds_left()))
         await self.send_json(ready)
+        snapshot = await answer_store().snapshot(self.session_id)
+        if snapshot is not None:
+            self.resumed_at = (snapshot.message_id, len(snapshot.content))
+            await self.send_json(
+                frames.assistant_snapshot(
+                    message_id=snapshot.message_id,
+                    content=snapshot.content,
+                    model=snapshot.model,
+                    provider=snapshot.provider,
+                )
+            )
 
     async def _close_unless_authenticated(self) -> None:
         await asyncio.sleep(settings.CHAT_AUTH_TIMEOUT_SECONDS)
@@ -176,16 +193,24 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await super().dispatch(message)
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])  # already JSON: encoded once for every socket of the session
+        text = event["text"]  # already JSON: encoded once for every socket of the session
+        if self.resumed_at is not None and (span := event.get("span")) is not None:
+            text = self._after_snapshot(text, span, self.resumed_at)
+        if text:
+            await self.send(text_data=text)
 
-    async def chat_stop(self, event: dict[str, Any]) -> None:
-        self._cancel_generations()
-
-    def _cancel_generations(self) -> list[asyncio.Task]:
-        running = [task for task in self.generations if not task.done()]
-        for task in running:
-            task.cancel()
-        return running
+    def _after_snapshot(self, text: str, span: tuple[int, int, int], resumed_at: tuple[int, int]) -> str:
+        """A token frame of the answer this socket got a snapshot of: drop what the snapshot had, trim an overlap."""
+        message_id, start, end = span
+        resumed_id, resumed_offset = resumed_at
+        if message_id != resumed_id or start >= resumed_offset:
+            self.resumed_at = None  # caught up: frames go out as they come from now on
+            return text
+        if end <= resumed_offset:
+            return ""
+        self.resumed_at = None
+        frame = json.loads(text)
+        return json.dumps({**frame, "delta": frame["delta"][resumed_offset - start :], "offset": resumed_offset})
 
 
 async def _connection_allowed(user: User) -> bool:

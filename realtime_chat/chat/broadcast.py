@@ -11,7 +11,13 @@ from realtime_chat.core.channel_layer import channel_layer
 
 
 def session_group(session_id: int) -> str:
+    """Every socket open on the session (all tabs, all processes) listens here."""
     return f"chat.session.{session_id}"
+
+
+def session_control_group(session_id: int) -> str:
+    """Whatever generates the session's answer listens here (for `stop`), apart from the sockets' stream."""
+    return f"chat.control.{session_id}"
 
 
 async def session_broadcast(session_id: int, frame: ServerFrame) -> None:
@@ -19,10 +25,15 @@ async def session_broadcast(session_id: int, frame: ServerFrame) -> None:
 
     The frame travels as its JSON text, encoded once here: the channel layer copies (in memory) or serialises (Redis)
     a string more cheaply than the nested dict, and each socket sends it as it is instead of encoding it again.
+    A `token` frame also carries its span of the answer text, so a socket resuming from a snapshot can drop or
+    trim what it already has without decoding every frame.
     """
-    await channel_layer().group_send(session_group(session_id), {"type": "chat.frame", "text": json.dumps(frame)})
+    event: dict[str, object] = {"type": "chat.frame", "text": json.dumps(frame)}
+    if frame["type"] == "token":
+        event["span"] = (frame["message_id"], frame["offset"], frame["offset"] + len(frame["delta"]))
+    await channel_layer().group_send(session_group(session_id), event)
 
 
 async def session_stop_request(session_id: int) -> None:
-    """Ask whichever consumer runs the session's generation to stop it (it may be another tab or process)."""
-    await channel_layer().group_send(session_group(session_id), {"type": "chat.stop"})
+    """Ask whatever generates the session's answer to stop it, in whichever process it runs."""
+    await channel_layer().group_send(session_control_group(session_id), {"type": "chat.stop"})

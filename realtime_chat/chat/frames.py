@@ -77,10 +77,25 @@ class AssistantStartFrame(TypedDict):
     fallback_from: list[str]
 
 
+class AssistantSnapshotFrame(TypedDict):
+    """To a socket that becomes ready while an answer streams: the text so far; `token` frames continue it."""
+
+    type: Literal["assistant.snapshot"]
+    message_id: int
+    content: str
+    offset: int  # len(content): the offset the next `token` frame starts at
+    model: str
+    provider: str
+
+
 class TokenFrame(TypedDict):
+    """The text the model produced since the last frame (one or many model tokens, one flush window's worth);
+    `offset` is the index of `delta`'s first character in the answer text, so a client can tell what it has."""
+
     type: Literal["token"]
     message_id: int
     delta: str
+    offset: int
 
 
 class SourcesFrame(TypedDict):
@@ -109,6 +124,7 @@ ServerFrame = (
     | PongFrame
     | MessageCreatedFrame
     | AssistantStartFrame
+    | AssistantSnapshotFrame
     | TokenFrame
     | SourcesFrame
     | AssistantEndFrame
@@ -154,8 +170,19 @@ def assistant_start(*, message_id: int, model: str, provider: str, fallback_from
     }
 
 
-def token(*, message_id: int, delta: str) -> TokenFrame:
-    return {"type": "token", "message_id": message_id, "delta": delta}
+def assistant_snapshot(*, message_id: int, content: str, model: str, provider: str) -> AssistantSnapshotFrame:
+    return {
+        "type": "assistant.snapshot",
+        "message_id": message_id,
+        "content": content,
+        "offset": len(content),
+        "model": model,
+        "provider": provider,
+    }
+
+
+def token(*, message_id: int, delta: str, offset: int) -> TokenFrame:
+    return {"type": "token", "message_id": message_id, "delta": delta, "offset": offset}
 
 
 def sources(*, message_id: int, sources: list[Source]) -> SourcesFrame:

@@ -11,4 +11,11 @@ PERIODIC_JOBS = [
         Schedule.DAILY,
         timeout_seconds=300,
     ),
+    PeriodicJob(
+        "finish answers whose generating process stopped",
+        "realtime_chat.chat.tasks.generations_abandoned_finish",
+        Schedule.MINUTES,
+        minutes=1,
+        timeout_seconds=50,
+    ),
 ]

@@ -6,12 +6,17 @@ from django.db import models
 
 
 class ChatSession(models.Model):
-    """A conversation. `generating_since` is set while an answer streams: one generation per session at a time."""
+    """A conversation. `generating_since` is set while an answer streams: one generation per session at a time.
+
+    The generating process refreshes `generation_heartbeat_at` while it works; a lock whose heartbeat stopped
+    (the process died) is taken over by the next message or the sweeper, so a session is never locked for long.
+    """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sessions")
     title = models.CharField(max_length=200, blank=True)
     archived = models.BooleanField(default=False)
     generating_since = models.DateTimeField(null=True, blank=True, editable=False)
+    generation_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

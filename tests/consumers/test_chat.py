@@ -330,21 +330,72 @@ async def test_stop_before_the_model_answers_still_ends_the_turn(session: ChatSe
     await socket.disconnect()
 
 
+async def saved_answer(session: ChatSession, *, within: float = TIMEOUT) -> Message:
+    """The session's answer once it is no longer streaming (it runs on in the background)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        answer = await database_sync_to_async(session.messages.get)(role="assistant")
+        if answer.status != "streaming" or loop.time() > deadline:
+            return answer
+        await asyncio.sleep(0.1)
+
+
 @pytest.mark.llm
 @pytest.mark.usefixtures("chat_model")
-async def test_disconnect_mid_answer_saves_the_partial_text(session: ChatSession, user: User) -> None:
-    await database_sync_to_async(preferences_update)(user=user, max_tokens=400)
+async def test_an_answer_outlives_the_socket_that_asked_for_it(session: ChatSession, user: User) -> None:
+    await database_sync_to_async(preferences_update)(user=user, max_tokens=48)
     socket = await authed_socket(user, session.pk)
     await socket.send_json_to({"type": "message", "content": "Write a long story about a dragon."})
     frame = await receive(socket)
     while frame["type"] != "token":
         frame = await receive(socket)
-    await socket.disconnect()
-    answer = await database_sync_to_async(session.messages.get)(role="assistant")
-    assert answer.status == "cancelled"
-    assert answer.content
+    await socket.disconnect()  # the tab closes mid-answer; nobody is watching any more
+
+    answer = await saved_answer(session)
+
+    assert answer.status == "complete"
+    assert answer.content.startswith(frame["delta"]) and len(answer.content) > len(frame["delta"])
     refreshed = await database_sync_to_async(ChatSession.objects.get)(pk=session.pk)
     assert refreshed.generating_since is None
+
+
+@pytest.mark.llm
+@pytest.mark.usefixtures("chat_model")
+async def test_a_socket_opened_mid_answer_gets_the_text_so_far_then_the_rest(session: ChatSession, user: User) -> None:
+    await database_sync_to_async(preferences_update)(user=user, max_tokens=64)
+    asker = await authed_socket(user, session.pk)
+    await asker.send_json_to({"type": "message", "content": "Write a long story about a dragon."})
+    seen = ""  # what the asking socket has shown so far
+    while len(seen) < 10:
+        frame = await receive(asker)
+        if frame["type"] == "token":
+            assert frame["offset"] == len(seen)
+            seen += frame["delta"]
+
+    reloaded = await authed_socket(user, session.pk)  # a reload: a new socket on the same session
+    snapshot = await receive(reloaded)
+    rest = await receive_turn(reloaded)
+    await asker.disconnect()
+
+    assert snapshot["type"] == "assistant.snapshot" and snapshot["message_id"] == frame["message_id"]
+    assert snapshot["content"].startswith(seen)
+    assert snapshot["offset"] == len(snapshot["content"])
+    assert (snapshot["model"], snapshot["provider"]) == (rest[-1]["message"]["model"], rest[-1]["message"]["provider"])
+    tokens = [f for f in rest if f["type"] == "token"]
+    offsets = [snapshot["offset"]] + [f["offset"] + len(f["delta"]) for f in tokens]
+    assert [f["offset"] for f in tokens] == offsets[:-1]  # no gap, no overlap
+    end = rest[-1]
+    assert end["message"]["status"] == "complete"
+    assert end["message"]["content"] == snapshot["content"] + "".join(f["delta"] for f in tokens)
+    await reloaded.disconnect()
+
+
+async def test_a_socket_opened_with_no_answer_streaming_gets_no_snapshot(session: ChatSession, user: User) -> None:
+    socket = await authed_socket(user, session.pk)
+    await socket.send_json_to({"type": "ping"})
+    assert await receive(socket) == {"type": "pong"}
+    await socket.disconnect()
 
 
 # --- the fallback chain, seen from the socket ---------------------------------------------------

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from realtime_chat.accounts.api.authenticated import AuthenticatedRequest
 from realtime_chat.chat import frames
 from realtime_chat.chat.frames import AssistantEndFrame, MessageCreatedFrame, ServerFrame
+from realtime_chat.chat.live import answer_follow
 from realtime_chat.chat.selectors import message_list, message_search, session_get, session_list
 from realtime_chat.chat.serializers import ChatSessionSerializer, MessageSerializer, PreferencesSerializer
 from realtime_chat.chat.services import chat
@@ -135,8 +136,10 @@ class MessageListApi(APIView):
 
 
 async def _sse(first_frame: ServerFrame, turn: AsyncIterator[ServerFrame]) -> AsyncIterator[str]:
+    """The turn's frames as events. The answer is detached from this request: if the client goes away, it still
+    completes and is saved, like an answer whose socket closed."""
     yield sse_event(first_frame)
-    async for frame in turn:
+    async for frame in answer_follow(turn):
         yield sse_event(frame)
 
 

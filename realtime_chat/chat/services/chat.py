@@ -1,11 +1,11 @@
 """Chat writes: sessions, the user's message (saved before anything can fail), the assistant's answer."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from realtime_chat.accounts.models import User
@@ -13,6 +13,7 @@ from realtime_chat.chat.models import ChatSession, Message, UserPreferences
 from realtime_chat.core.errors import ApplicationError
 
 TITLE_CHARS = 60
+ABANDONED_ANSWER = "The server stopped while this answer was being generated; the text so far is kept."
 
 
 class MessageInvalid(ApplicationError):
@@ -106,23 +107,64 @@ def _check_rate(*, owner_id: int) -> None:
 
 
 def _generation_lock_take(session: ChatSession) -> None:
-    """A conditional UPDATE, so two processes racing for one session cannot both win."""
+    """A conditional UPDATE, so two processes racing for one session cannot both win. A lock whose heartbeat
+    stopped (its process died) is taken over, and the answer it left streaming is finished as an error."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.CHAT_GENERATION_LOCK_SECONDS)
-    taken = ChatSession.objects.filter(
-        Q(generating_since__isnull=True) | Q(generating_since__lt=stale), pk=session.pk
-    ).update(generating_since=now, updated_at=now)
+    taken = (
+        ChatSession.objects.filter(pk=session.pk)
+        .filter(Q(generating_since__isnull=True) | _heartbeat_stopped(now))
+        .update(generating_since=now, generation_heartbeat_at=now, updated_at=now)
+    )
     if not taken:
         raise SessionBusy()
-    session.generating_since = session.updated_at = now
-    # An answer left `streaming` by a crashed process will never finish: say so instead of leaving it hanging.
-    session.messages.filter(status=Message.Status.STREAMING).update(
-        status=Message.Status.ERROR, error="The server stopped while this answer was being generated."
+    session.generating_since = session.generation_heartbeat_at = session.updated_at = now
+    _abandoned_answers_finish(session.messages.all())
+
+
+def _heartbeat_stopped(now: datetime) -> Q:
+    stale = now - timedelta(seconds=settings.CHAT_GENERATION_STALE_SECONDS)
+    return Q(generation_heartbeat_at__lt=stale) | Q(generation_heartbeat_at__isnull=True, generating_since__lt=stale)
+
+
+def _abandoned_answers_finish(messages: QuerySet[Message]) -> int:
+    """An answer left `streaming` by a process that died will never finish: end it as an error, keeping the
+    partial text its heartbeat saved."""
+    return messages.filter(role=Message.Role.ASSISTANT, status=Message.Status.STREAMING).update(
+        status=Message.Status.ERROR, error=ABANDONED_ANSWER
     )
 
 
+def generation_heartbeat(*, session_id: int, message_id: int, partial_text: str) -> None:
+    """The generating process is alive: refresh the lock's heartbeat and keep the answer's text so far, so that
+    if the process dies the answer is finished with it."""
+    now = timezone.now()
+    with transaction.atomic():
+        ChatSession.objects.filter(pk=session_id, generating_since__isnull=False).update(generation_heartbeat_at=now)
+        Message.objects.filter(pk=message_id, status=Message.Status.STREAMING).update(content=partial_text)
+
+
 def generation_lock_release(*, session_id: int) -> None:
-    ChatSession.objects.filter(pk=session_id).update(generating_since=None)
+    ChatSession.objects.filter(pk=session_id).update(generating_since=None, generation_heartbeat_at=None)
+
+
+def generations_abandoned_finish() -> int:
+    """The sweeper's half of crash recovery: sessions whose generating process stopped beating are freed and
+    their answers finished as errors, even if nobody sends another message. Returns the sessions freed."""
+    now = timezone.now()
+    abandoned = ChatSession.objects.filter(generating_since__isnull=False).filter(_heartbeat_stopped(now))
+    freed = 0
+    for session_id in abandoned.values_list("pk", flat=True):
+        with transaction.atomic():
+            released = (
+                ChatSession.objects.filter(pk=session_id)
+                .filter(generating_since__isnull=False)
+                .filter(_heartbeat_stopped(timezone.now()))
+                .update(generating_since=None, generation_heartbeat_at=None)
+            )
+            if released:
+                _abandoned_answers_finish(Message.objects.filter(session_id=session_id))
+                freed += 1
+    return freed
 
 
 def _title_from(content: str) -> str:
@@ -158,5 +200,15 @@ def assistant_message_finish(
     with transaction.atomic():
         message.save()
         # The answer is over, so is the session's generation: one UPDATE marks it updated and frees it.
-        ChatSession.objects.filter(pk=message.session_id).update(updated_at=timezone.now(), generating_since=None)
+        ChatSession.objects.filter(pk=message.session_id).update(
+            updated_at=timezone.now(), generating_since=None, generation_heartbeat_at=None
+        )
     return message
+
+
+def assistant_message_discard(*, message: Message) -> None:
+    """Remove an answer nobody heard of (its turn was cancelled before `message.created` went out) and free the
+    session."""
+    with transaction.atomic():
+        message.delete()
+        generation_lock_release(session_id=message.session_id)

@@ -1,32 +1,37 @@
 """One chat turn, end to end: save the question, retrieve, stream the answer, persist it, tell every socket.
 
 `chat_turn` is the action behind both the WebSocket and the REST/SSE endpoint: it broadcasts each frame to the
-session's group (all tabs) and also yields it (for SSE). The user's message is saved before anything can fail;
-the assistant's message exists from `assistant.start` and is always finished: complete, cancelled or error.
+session's group (all tabs, all processes) and also yields it (for SSE). The user's message is saved before anything
+can fail, with the assistant's (empty, `streaming`) in the same trip to the database; the answer is always finished:
+complete, cancelled or error. Callers detach the rest of the turn from the socket that asked (`chat.live`), so only
+`stop` or the generation timeout ends it early. Streamed text goes out once per flush window, with its offset.
 """
 
 import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from rag.grounding import NOT_SEARCHED, Grounding, grounding_for, grounding_possible
 from realtime_chat.accounts.models import User
 from realtime_chat.chat import frames
 from realtime_chat.chat.broadcast import session_broadcast
-from realtime_chat.chat.frames import AssistantEndFrame, MessageData, ServerFrame
+from realtime_chat.chat.frames import AssistantEndFrame, MessageData, ServerFrame, TokenFrame
+from realtime_chat.chat.live import answer_store, heartbeat, stop_on_request
 from realtime_chat.chat.models import ChatSession, Message, UserPreferences
 from realtime_chat.chat.prompting import PromptParts, build_prompt
 from realtime_chat.chat.selectors import message_history, session_get
 from realtime_chat.chat.serializers import message_data
 from realtime_chat.chat.services.chat import (
+    assistant_message_discard,
     assistant_message_finish,
     assistant_message_start,
     generation_lock_release,
@@ -35,7 +40,7 @@ from realtime_chat.chat.services.chat import (
 )
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable
 from realtime_chat.llm.factory import build_chain, token_counter
-from realtime_chat.llm.types import ChatMessage, Finished, GenerationOptions, Started, Token
+from realtime_chat.llm.types import ChatMessage, EventStream, Finished, GenerationOptions, Started, StreamEvent, Token
 
 logger = logging.getLogger(__name__)
 Frame = TypeVar("Frame", bound=ServerFrame)
@@ -45,7 +50,7 @@ Frame = TypeVar("Frame", bound=ServerFrame)
 class Answer:
     """What the stream produced so far; whatever happens, this is what gets saved."""
 
-    message: Message | None = None
+    message: Message
     parts: list[str] = field(default_factory=list)
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
@@ -72,6 +77,7 @@ class TurnContext:
 class TurnOpened:
     session: ChatSession
     question: Message
+    answer: Message | None = None  # None only for a duplicate
     duplicate: bool = False  # a retried client_id: the question was saved before, and nothing is to be answered
     context: TurnContext | None = None
     context_error: Exception | None = None  # raised again inside the answer, which then ends as an error
@@ -93,10 +99,10 @@ async def chat_turn(
     created = frames.message_created(
         message=message_data(opened.question), client_id=client_id, duplicate=opened.duplicate
     )
-    if opened.duplicate:
+    if opened.duplicate or opened.answer is None:
         yield created  # a retry of a message already saved: answer the retry only
         return
-    answer = Answer()
+    answer = Answer(message=opened.answer)
     try:
         yield await _emit(session_id, created)
         async for frame in _answer(user=user, opened=opened, answer=answer, started=started):
@@ -126,7 +132,16 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
             max_tokens=preferences.max_tokens,
             passages=grounding.passages,
         )
-        async for frame in _stream(session=session, prompt=prompt, options=options, answer=answer, started=started):
+        async with (
+            stop_on_request(session.pk),
+            heartbeat(session_id=session.pk, message_id=answer.message.pk, text_so_far=lambda: answer.text),
+            asyncio.timeout(settings.CHAT_GENERATION_TIMEOUT_SECONDS),
+        ):
+            async for frame in _stream(session=session, prompt=prompt, options=options, answer=answer, started=started):
+                yield frame
+    except TimeoutError:
+        detail = f"The answer took longer than {settings.CHAT_GENERATION_TIMEOUT_SECONDS} s and was ended."
+        async for frame in _fail(session, answer, grounding, started, "generation_timeout", detail, []):
             yield frame
     except asyncio.CancelledError:
         await asyncio.shield(_cancelled(session, answer, grounding, started))
@@ -141,7 +156,7 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
         async for frame in _fail(session, answer, grounding, started, "server_error", detail, []):
             yield frame
     else:
-        message = await _answer_message(session, answer)
+        message = answer.message
         if grounding.searched:
             sources = grounding.sources(answer.text)
             yield await _emit(session.pk, frames.sources(message_id=message.pk, sources=sources))
@@ -159,11 +174,14 @@ def _turn_open(*, user: User, session_id: int, content: str, client_id: uuid.UUI
     question, duplicate = user_message_submit(session=session, content=content, client_id=client_id)
     if duplicate:
         return TurnOpened(session=session, question=question, duplicate=True)
+    # Created now, not when the provider starts: one trip less to the database thread before the first token.
+    answer = assistant_message_start(session=session, model="", provider="", fallback_from=[])
+    opened = TurnOpened(session=session, question=question, answer=answer)
     try:
-        context = _turn_context(user=user, session=session, question=question)
+        opened.context = _turn_context(user=user, session=session, question=question)
     except Exception as exc:  # noqa: BLE001  (raised again by `_answer`, which logs it and ends the turn)
-        return TurnOpened(session=session, question=question, context_error=exc)
-    return TurnOpened(session=session, question=question, context=context)
+        opened.context_error = exc
+    return opened
 
 
 async def _free_once_opened(opening: asyncio.Future[TurnOpened]) -> None:
@@ -173,8 +191,8 @@ async def _free_once_opened(opening: asyncio.Future[TurnOpened]) -> None:
     if opening.exception() is not None:
         return
     opened = opening.result()
-    if not opened.duplicate:
-        await database_sync_to_async(generation_lock_release)(session_id=opened.session.pk)
+    if opened.answer is not None:
+        await database_sync_to_async(assistant_message_discard)(message=opened.answer)
 
 
 def _turn_context(*, user: User, session: ChatSession, question: Message) -> TurnContext:
@@ -212,31 +230,95 @@ def _prompt(*, question: str, context: TurnContext, grounding: Grounding) -> lis
 async def _stream(
     *, session: ChatSession, prompt: list[ChatMessage], options: GenerationOptions, answer: Answer, started: float
 ) -> AsyncIterator[ServerFrame]:
+    """Relay the provider's events: `assistant.start`, then the text once per flush window (the first token at
+    once), each window's text appended to the answer store before its frame goes out, so that a socket reading a
+    snapshot can only ever get a frame twice (and drop it), never miss one."""
     provider_started = time.perf_counter()
-    # aclosing: on stop or disconnect the HTTP stream closes at once, so the model server stops generating.
-    async with aclosing(build_chain(preferred_model=options.model).stream(prompt, options)) as events:
-        async for event in events:
-            if isinstance(event, Started):
-                answer.message = await database_sync_to_async(assistant_message_start)(
-                    session=session, model=event.model, provider=event.provider, fallback_from=list(event.fallback_from)
-                )
-                start = frames.assistant_start(
-                    message_id=answer.message.pk,
-                    model=event.model,
-                    provider=event.provider,
-                    fallback_from=event.fallback_from,
-                )
-                yield await _emit(session.pk, start)
-            elif isinstance(event, Token):
-                if answer.message is None:
-                    raise RuntimeError("a token before Started")  # every provider starts before its first token
+    batch = TokenBatch(session_id=session.pk, message=answer.message)
+    events: asyncio.Queue[StreamEvent | BaseException | None] = asyncio.Queue()
+    # A reader task, so the flush window can close while no token arrives (an async generator must not be
+    # cancelled mid-step); closing the stream on the way out closes the HTTP response: the model stops.
+    reader = asyncio.create_task(_read(build_chain(preferred_model=options.model).stream(prompt, options), events))
+    try:
+        while True:
+            if batch.pending and events.empty():
+                try:
+                    async with asyncio.timeout_at(batch.due):
+                        event = await events.get()
+                except TimeoutError:
+                    yield await batch.flush()
+                    continue
+            else:
+                event = await events.get()
+            if event is None:
+                break
+            if isinstance(event, BaseException):
+                raise event
+            if isinstance(event, Token):
                 if answer.first_token_ms is None:
                     answer.first_token_ms = _ms_since(started)
                     answer.provider_first_token_ms = _ms_since(provider_started)
                 answer.parts.append(event.delta)
-                yield await _emit(session.pk, frames.token(message_id=answer.message.pk, delta=event.delta))
+                if batch.add(event.delta):
+                    yield await batch.flush()
+            elif isinstance(event, Started):
+                yield await _started(session, answer, event)
             elif isinstance(event, Finished):
                 answer.prompt_tokens, answer.completion_tokens = event.prompt_tokens, event.completion_tokens
+        if batch.pending:
+            yield await batch.flush()
+    finally:
+        reader.cancel()
+        await asyncio.wait([reader])
+
+
+async def _read(stream: EventStream, events: asyncio.Queue[StreamEvent | BaseException | None]) -> None:
+    """Queue the provider's events, then None; a failure is queued to be raised where the turn handles it."""
+    try:
+        async with aclosing(stream) as provider_events:
+            async for event in provider_events:
+                events.put_nowait(event)
+    except Exception as exc:  # noqa: BLE001  (handed over, and raised again by the turn, which handles or logs it)
+        events.put_nowait(exc)
+    else:
+        events.put_nowait(None)
+
+
+async def _started(session: ChatSession, answer: Answer, event: Started) -> ServerFrame:
+    message = answer.message
+    message.model, message.provider, message.fallback_from = event.model, event.provider, list(event.fallback_from)
+    await answer_store().begin(session.pk, message_id=message.pk, model=event.model, provider=event.provider)
+    start = frames.assistant_start(
+        message_id=message.pk, model=event.model, provider=event.provider, fallback_from=event.fallback_from
+    )
+    return await _emit(session.pk, start)
+
+
+class TokenBatch:
+    """The text not yet sent, and when it is due: at once for the first token (time to first token is what a
+    reader feels), then at most once per `CHAT_STREAM_FLUSH_MS`, however fast the model."""
+
+    def __init__(self, *, session_id: int, message: Message) -> None:
+        self.session_id, self.message_id = session_id, message.pk
+        self.window = settings.CHAT_STREAM_FLUSH_MS / 1000
+        self.loop = asyncio.get_running_loop()
+        self.pending: list[str] = []
+        self.offset = 0  # where the next frame's text starts in the answer
+        self.due = self.loop.time()
+
+    def add(self, delta: str) -> bool:
+        """Whether the batch is due now."""
+        self.pending.append(delta)
+        return self.loop.time() >= self.due
+
+    async def flush(self) -> TokenFrame:
+        delta = "".join(self.pending)
+        self.pending.clear()
+        frame = frames.token(message_id=self.message_id, delta=delta, offset=self.offset)
+        self.offset += len(delta)
+        self.due = self.loop.time() + self.window
+        await answer_store().append(self.session_id, delta)
+        return await _emit(self.session_id, frame)
 
 
 async def _fail(
@@ -248,26 +330,17 @@ async def _fail(
     detail: str,
     fallback_from: list[str],
 ) -> AsyncIterator[ServerFrame]:
-    """Finish the answer as an error (created now if no provider ever started it) and say why."""
-    message = await _answer_message(session, answer, fallback_from)
+    """Finish the answer as an error and say why (`fallback_from`: why each provider was skipped, if none began)."""
+    if fallback_from:
+        answer.message.fallback_from = fallback_from
     yield await _emit(session.pk, frames.error(code=code, detail=detail))
-    yield await _finish(message, answer, grounding, Message.Status.ERROR, started, error=detail)
+    yield await _finish(answer.message, answer, grounding, Message.Status.ERROR, started, error=detail)
 
 
 async def _cancelled(session: ChatSession, answer: Answer, grounding: Grounding, started: float) -> None:
-    """Finish the answer as cancelled with what it has; stopped before any provider answered, it is created
-    empty now, so that every turn a client saw begin also ends with `assistant.end`."""
-    message = await _answer_message(session, answer)
-    await _finish(message, answer, grounding, Message.Status.CANCELLED, started)
-
-
-async def _answer_message(session: ChatSession, answer: Answer, fallback_from: Sequence[str] = ()) -> Message:
-    """The answer's message: the one its provider started, or an empty one created now if none did."""
-    if answer.message is None:
-        answer.message = await database_sync_to_async(assistant_message_start)(
-            session=session, model="", provider="", fallback_from=list(fallback_from)
-        )
-    return answer.message
+    """Finish the answer as cancelled with what it has (empty if stopped before any provider answered), so that
+    every turn a client saw begin also ends with `assistant.end`."""
+    await _finish(answer.message, answer, grounding, Message.Status.CANCELLED, started)
 
 
 async def _finish(
@@ -286,6 +359,7 @@ async def _finish(
         total_ms=_int(total_ms),
     )
     answer.lock_released = True
+    await answer_store().end(message.session_id)  # saved: a socket opening now reads the history instead
     usage = frames.Usage(
         prompt_tokens=answer.prompt_tokens,
         completion_tokens=answer.completion_tokens,

@@ -36,7 +36,8 @@ EVERY_FRAME: list[ServerFrame] = [
     frames.message_created(message={**MESSAGE, "role": "user", "client_id": str(CLIENT_ID)}, client_id=CLIENT_ID),
     frames.message_created(message=MESSAGE, client_id=None, duplicate=True),
     frames.assistant_start(message_id=12, model="smollm2:135m", provider="ollama@x", fallback_from=("ollama@y",)),
-    frames.token(message_id=12, delta="Hel"),
+    frames.token(message_id=12, delta="Hel", offset=0),
+    frames.assistant_snapshot(message_id=12, content="Hello", model="smollm2:135m", provider="ollama@x"),
     frames.sources(message_id=12, sources=[SOURCE]),
     frames.sources(message_id=12, sources=[]),
     frames.assistant_end(message=MESSAGE, usage=USAGE),
@@ -81,9 +82,9 @@ def test_optional_keys_appear_only_when_given() -> None:
 @pytest.mark.parametrize(
     ("frame", "path", "value"),
     [
-        (frames.token(message_id=1, delta="a"), ("message_id",), "1"),  # a string id
-        (frames.token(message_id=1, delta="a"), ("message_id",), True),  # a bool is not an int
-        (frames.token(message_id=1, delta="a"), ("delta",), None),
+        (frames.token(message_id=1, delta="a", offset=0), ("message_id",), "1"),  # a string id
+        (frames.token(message_id=1, delta="a", offset=0), ("message_id",), True),  # a bool is not an int
+        (frames.token(message_id=1, delta="a", offset=0), ("delta",), None),
         (frames.ready(session_id=1, user="ada", expires_in=300), ("expires_in",), 299.5),
         (frames.error(code="x", detail="y"), ("client_id",), 42),  # an optional key of the wrong type
         (frames.message_created(message=MESSAGE, client_id=None, duplicate=True), ("duplicate",), 1),
@@ -116,7 +117,7 @@ def test_a_wrong_type_inside_a_nested_shape_is_refused(path: tuple, value: Any) 
 @pytest.mark.parametrize(
     ("frame", "path"),
     [
-        (frames.token(message_id=1, delta="a"), ("delta",)),
+        (frames.token(message_id=1, delta="a", offset=0), ("delta",)),
         (frames.message_created(message=MESSAGE, client_id=None), ("client_id",)),  # required even when null
         (frames.assistant_end(message=MESSAGE, usage=USAGE), ("message", "created_at")),
         (frames.assistant_end(message=MESSAGE, usage=USAGE), ("usage", "total_ms")),

@@ -2,7 +2,10 @@
 
 import asyncio
 
-from realtime_chat.core.channel_layer import SWEEP_INTERVAL_SECONDS, SweptInMemoryChannelLayer
+import pytest
+from channels.layers import channel_layers
+
+from realtime_chat.core.channel_layer import SWEEP_INTERVAL_SECONDS, SweptInMemoryChannelLayer, channel_layer
 
 
 async def test_group_frames_reach_every_member() -> None:
@@ -25,3 +28,19 @@ async def test_an_expired_message_is_dropped_and_its_channel_leaves_its_groups()
     assert list(layer.groups["session-1"]) == [alive]
     assert gone not in layer.channels
     assert await layer.receive(alive) == {"type": "chat.frame", "text": "late"}
+
+
+async def test_a_receive_on_the_configured_redis_layer_outlasts_five_idle_seconds(settings) -> None:
+    """redis-py 8 gives up reading after 5 s by default: an idle socket's receive raised after 5 s and killed it."""
+    if not settings.REDIS_URL:
+        pytest.skip("the embedded default has no Redis layer (the second pass of make test sets REDIS_URL)")
+    channel_layers.backends.pop("default", None)  # a layer of this test's own event loop
+    layer = channel_layer()
+    channel = await layer.new_channel()
+    try:
+        with pytest.raises(TimeoutError):  # asyncio's, after 7 s of waiting: not redis's
+            await asyncio.wait_for(layer.receive(channel), timeout=7)
+        await layer.send(channel, {"type": "still.listening"})
+        assert (await asyncio.wait_for(layer.receive(channel), timeout=5))["type"] == "still.listening"
+    finally:
+        channel_layers.backends.pop("default", None)

@@ -1,0 +1,52 @@
+"""Where an answer's text so far is kept for sockets that open mid-answer: this process's memory (the embedded
+default) or Redis (shared by every daphne process); both behave the same."""
+
+import asyncio
+
+import pytest
+
+from realtime_chat.chat.broadcast import session_stop_request
+from realtime_chat.chat.live import AnswerStore, LocalAnswerStore, RedisAnswerStore, Snapshot, stop_on_request
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> AnswerStore:
+    if request.param == "memory":
+        return LocalAnswerStore()
+    return RedisAnswerStore(request.getfixturevalue("redis_url"))
+
+
+async def test_an_answer_is_readable_from_its_start_until_its_end(store: AnswerStore) -> None:
+    assert await store.snapshot(7) is None
+    await store.begin(7, message_id=70, model="smollm2:135m", provider="ollama@local")
+    assert await store.snapshot(7) == Snapshot(70, "", "smollm2:135m", "ollama@local")
+    for text in ["Once ", "upon a ", "time — ", "🐉"]:
+        await store.append(7, text)
+    assert await store.snapshot(7) == Snapshot(70, "Once upon a time — 🐉", "smollm2:135m", "ollama@local")
+    assert await store.snapshot(8) is None  # another session's
+    await store.end(7)
+    assert await store.snapshot(7) is None
+
+
+async def test_a_new_answer_replaces_the_last_one(store: AnswerStore) -> None:
+    await store.begin(9, message_id=1, model="m", provider="p")
+    await store.append(9, "old")
+    await store.begin(9, message_id=2, model="m", provider="p")
+    assert await store.snapshot(9) == Snapshot(2, "", "m", "p")
+    await store.end(9)
+
+
+@pytest.mark.django_db
+async def test_a_stop_request_cancels_the_task_generating_that_sessions_answer_only() -> None:
+    async def generate(session_id: int) -> str:
+        async with stop_on_request(session_id):
+            await asyncio.sleep(30)
+        return "finished"
+
+    stopped, other = asyncio.create_task(generate(1)), asyncio.create_task(generate(2))
+    await asyncio.sleep(0.05)  # both listen
+    await session_stop_request(1)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(stopped, timeout=5)
+    assert not other.done()
+    other.cancel()

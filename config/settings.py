@@ -222,6 +222,12 @@ SIMPLE_JWT = {
 # A spent refresh token used again revokes every token of its login (it was copied), unless it comes back this soon
 # after it was spent: then it is only refused, so tabs refreshing at the same moment do not log each other out.
 REFRESH_TOKEN_REUSE_GRACE = timedelta(seconds=env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=10))
+# The browser keeps its refresh token in an HttpOnly cookie (realtime_chat/accounts/api/refresh_cookie.py), Secure:
+# sent over HTTPS only, and over plain http to localhost/127.0.0.1, which browsers count as secure. Off only to use
+# the page over plain http from another machine in development.
+REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=True)
+if PRODUCTION and not REFRESH_COOKIE_SECURE:
+    raise ImproperlyConfigured("REFRESH_COOKIE_SECURE cannot be off in production")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Realtime Chat API",
     "DESCRIPTION": "Self-hosted real-time AI chat with retrieval-augmented generation. REST fallback endpoints.",
@@ -338,8 +344,10 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every response: other sites never learn the page's address. The pages' Content-Security-Policy and
+# Permissions-Policy are set by frontend/views.py (the admin and the API docs keep their own scripts).
+SECURE_REFERRER_POLICY = "same-origin"
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -5,11 +5,13 @@ real local model, and rate limits raised so a test's own logins and messages nev
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.servers import PROJECT_ROOT, DaphneServer, LocalModelServer, database_url, free_port
 
@@ -69,18 +71,38 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 820})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+def policy_violations() -> list[str]:
+    """What Chromium's console reported against the pages' Content-Security-Policy or Permissions-Policy, in any
+    page of the test's contexts; every browser test must end with none (a test that provokes one removes it)."""
+    return []
 
 
 @pytest.fixture
-def phone(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+def page(browser: Browser, policy_violations: list[str]) -> Iterator[Page]:
+    with watched_context(browser, policy_violations, viewport={"width": 1280, "height": 820}) as context:
+        yield context.new_page()
+
+
+@pytest.fixture
+def phone(browser: Browser, policy_violations: list[str]) -> Iterator[Page]:
+    options = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+    with watched_context(browser, policy_violations, **options) as context:
+        yield context.new_page()
+
+
+@contextmanager
+def watched_context(browser: Browser, violations: list[str], **options: Any) -> Iterator[BrowserContext]:
+    """A browser context whose policy violations are noted in `violations`, checked when it closes."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(30_000)
+    context.on("console", lambda message: note_policy_violation(message, violations))
+    try:
+        yield context
+    finally:
+        context.close()
+    assert not violations, f"the page broke its own policies: {violations}"
+
+
+def note_policy_violation(message: ConsoleMessage, violations: list[str]) -> None:
+    if any(policy in message.text for policy in ("Content Security Policy", "Permissions-Policy")):
+        violations.append(message.text)

@@ -64,4 +64,5 @@ def send(page: Page, text: str) -> None:
 def wait_answer(page: Page, count: int = 1, timeout: float = 120_000) -> None:
     """Waits until `count` answers are finished (complete, cancelled or error)."""
     done = '[data-testid="assistant-message"]:not([data-status="streaming"])'
-    page.wait_for_function(f"document.querySelectorAll('{done}').length >= {count}", timeout=timeout)
+    # A function, not an expression: Playwright evaluates an expression with eval, which the page's CSP refuses.
+    page.wait_for_function(f"() => document.querySelectorAll('{done}').length >= {count}", timeout=timeout)

@@ -217,26 +217,6 @@ def test_stop_regenerate_rename_and_search_history(page: Page, daphne: DaphneSer
     expect(page.get_by_test_id("conversation-empty")).to_be_visible()
 
 
-def test_a_rejected_refresh_token_ends_the_session_cleanly_and_logout_forgets_it(
-    page: Page, daphne: DaphneServer
-) -> None:
-    log_in(page, daphne, verified_user(daphne, "edsger"))
-    page.reload()
-    expect(page.get_by_test_id("chat-view")).to_be_visible()  # a reload stays logged in
-    page.evaluate("localStorage.setItem('realtime-chat.refresh', 'revoked-or-expired')")
-    page.reload()
-    expect(page.get_by_test_id("auth-view")).to_be_visible()
-    expect(page.get_by_test_id("banner")).to_contain_text("Please log in again")
-    assert page.evaluate("localStorage.getItem('realtime-chat.refresh')") is None
-
-    log_in(page, daphne, "edsger")
-    page.get_by_test_id("logout").click()
-    expect(page.get_by_test_id("auth-view")).to_be_visible()
-    assert page.evaluate("localStorage.getItem('realtime-chat.refresh')") is None
-    page.reload()
-    expect(page.get_by_test_id("auth-view")).to_be_visible()
-
-
 def wait_streaming_text(page: Page) -> None:
     """Until an answer is streaming and has shown some text."""
     page.wait_for_function(

@@ -1,15 +1,19 @@
 // The REST client: JSON (or multipart) requests with the access token, refreshed when it expires.
 //
-// Token storage, a deliberate trade-off:
+// Where the tokens live:
 // - The access token (5 minutes) lives only in this object's memory, so it never reaches storage or a URL.
-// - The refresh token is in localStorage so a reload, or a second tab, stays logged in. Script injected into
-//   the page could read it; we keep injection out (every piece of user and model text goes in through
-//   textContent or the escaping Markdown renderer, and nothing loads from another origin), the server rotates
-//   it on every use and blacklists the old one, and logging out revokes it. An HttpOnly cookie would hide it
-//   from scripts but needs CSRF protection on the refresh endpoint, which the API does not have today.
+// - The refresh token is an HttpOnly cookie no script on the page can read, SameSite=Strict and sent only to
+//   /api/auth/refresh/ and /api/auth/logout/. The page asks for that flow with the X-Refresh-Cookie header, which a
+//   cross-site form cannot send, so another site cannot refresh or log out in a visitor's name.
+// - localStorage holds only "this browser is logged in", so a page load knows to ask for an access token (and a
+//   visitor who never logged in sees the login form without a refused refresh first).
 
-const REFRESH_KEY = "realtime-chat.refresh";
+const COOKIE_FLOW = { "X-Refresh-Cookie": "1" };
+const SIGNED_IN_KEY = "realtime-chat.signed-in";
+const OLD_REFRESH_KEY = "realtime-chat.refresh";
+const REFRESH_LOCK = "realtime-chat.refresh";
 const EXPIRY_MARGIN_MS = 20_000; // refresh this long before the access token expires
+const RACE_PAUSE_MS = 300; // without Web Locks: how long a tab refused in a race waits for the winner's cookie
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -29,25 +33,28 @@ export class ApiClient {
     this.onSessionEnded = onSessionEnded;
     this.access = null;
     this.refreshing = null;
+    forgetOldRefreshToken();
   }
 
   get loggedIn() {
-    return Boolean(this.access || readRefresh());
+    return Boolean(this.access || storageRead(SIGNED_IN_KEY));
   }
 
-  /** Stores a fresh pair after login. */
-  signIn({ access, refresh }) {
+  /** The server sets the refresh token's cookie; this object keeps the access token. */
+  async login({ username, password }) {
+    const response = await fetch("/api/auth/login/", jsonInit("POST", { username, password }, COOKIE_FLOW));
+    this.accessReceived(await parse(response));
+  }
+
+  accessReceived({ access }) {
     this.access = access;
-    writeRefresh(refresh);
+    storageWrite(SIGNED_IN_KEY, "1");
   }
 
   async logout() {
-    const refresh = readRefresh();
     this.access = null;
-    writeRefresh(null);
-    if (refresh) {
-      await fetch("/api/auth/logout/", jsonInit("POST", { refresh })).catch(() => null);
-    }
+    storageWrite(SIGNED_IN_KEY, null);
+    await fetch("/api/auth/logout/", jsonInit("POST", undefined, COOKIE_FLOW)).catch(() => null);
   }
 
   /** A valid access token, refreshed first when missing or about to expire (used by the socket too). */
@@ -56,10 +63,13 @@ export class ApiClient {
     return this.refresh();
   }
 
-  /** One refresh at a time; a rejected refresh ends the session. */
+  /** One refresh at a time; a rejected refresh ends the session. Tabs share the cookie and each refresh spends
+   * the token in it, so with Web Locks one tab at a time refreshes: the next one sends the cookie the last set. */
   refresh() {
     if (!this.refreshing) {
-      this.refreshing = this.doRefresh().finally(() => {
+      const locks = navigator.locks;
+      const attempt = locks ? locks.request(REFRESH_LOCK, () => this.doRefresh()) : this.doRefresh();
+      this.refreshing = attempt.finally(() => {
         this.refreshing = null;
       });
     }
@@ -67,36 +77,33 @@ export class ApiClient {
   }
 
   async doRefresh() {
-    let refresh = readRefresh();
-    if (!refresh) return this.end("Please log in.");
-    let response = await fetch("/api/auth/refresh/", jsonInit("POST", { refresh }));
-    // Another tab may have rotated the token meanwhile (the old one is then blacklisted): use the new one.
-    if (response.status === 401 && readRefresh() && readRefresh() !== refresh) {
-      refresh = readRefresh();
-      response = await fetch("/api/auth/refresh/", jsonInit("POST", { refresh }));
+    const send = () => fetch("/api/auth/refresh/", jsonInit("POST", undefined, COOKIE_FLOW));
+    let response = await send();
+    // Without Web Locks (a page over plain http from another machine) tabs can race. The server refuses the loser
+    // without revoking anything (JWT_REFRESH_REUSE_GRACE_SECONDS), and the cookie soon holds the winner's token.
+    if (response.status === 401 && !navigator.locks) {
+      await new Promise((resolve) => setTimeout(resolve, RACE_PAUSE_MS));
+      response = await send();
     }
     if (response.status === 401 || response.status === 400) {
       return this.end("Your session has ended. Please log in again.");
     }
     if (!response.ok) throw new ApiError(response.status, await readBody(response));
-    const pair = await response.json();
-    this.access = pair.access;
-    if (pair.refresh) writeRefresh(pair.refresh);
+    this.accessReceived(await response.json());
     return this.access;
   }
 
   end(reason) {
     const wasLoggedIn = this.loggedIn;
     this.access = null;
-    writeRefresh(null);
+    storageWrite(SIGNED_IN_KEY, null);
     if (wasLoggedIn) this.onSessionEnded(reason);
     throw new SessionEnded(reason);
   }
 
-  /** Public endpoints (signup, login, verify): no token. */
-  async publicRequest(method, path, body) {
-    const response = await fetch(path, jsonInit(method, body));
-    return parse(response);
+  /** Public endpoints (signup, verify): no token. */
+  publicRequest(method, path, body) {
+    return publicRequest(method, path, body);
   }
 
   /** An authenticated request; `form` (FormData) sends multipart instead of JSON. Retries once after a 401. */
@@ -133,8 +140,13 @@ export class ApiClient {
   }
 }
 
-function jsonInit(method, body) {
-  const init = { method, headers: { Accept: "application/json" } };
+/** A request to an endpoint that needs no login (sign-up, verification, password reset). */
+export async function publicRequest(method, path, body) {
+  return parse(await fetch(path, jsonInit(method, body)));
+}
+
+function jsonInit(method, body, headers = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -168,19 +180,28 @@ function expiresAt(token) {
   }
 }
 
-function readRefresh() {
+/** Older versions of this page kept the refresh token in localStorage, where scripts read it: revoked, not only
+ * dropped (the person logs in once more, and gets the cookie). */
+function forgetOldRefreshToken() {
+  const refresh = storageRead(OLD_REFRESH_KEY);
+  if (!refresh) return;
+  storageWrite(OLD_REFRESH_KEY, null);
+  fetch("/api/auth/logout/", jsonInit("POST", { refresh })).catch(() => null);
+}
+
+function storageRead(key) {
   try {
-    return localStorage.getItem(REFRESH_KEY);
+    return localStorage.getItem(key);
   } catch {
     return null;
   }
 }
 
-function writeRefresh(value) {
+function storageWrite(key, value) {
   try {
-    if (value) localStorage.setItem(REFRESH_KEY, value);
-    else localStorage.removeItem(REFRESH_KEY);
+    if (value) localStorage.setItem(key, value);
+    else localStorage.removeItem(key);
   } catch {
-    // storage disabled: the login lasts as long as the page
+    // storage disabled: a reload shows the login form (the cookie still works once logged in again)
   }
 }

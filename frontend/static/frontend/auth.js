@@ -33,11 +33,7 @@ export class AuthPages {
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     try {
-      const pair = await this.api.publicRequest("POST", "/api/auth/login/", {
-        username: form.username.value.trim(),
-        password: form.password.value,
-      });
-      this.api.signIn(pair);
+      await this.api.login({ username: form.username.value.trim(), password: form.password.value });
       form.reset();
       this.onLoggedIn();
     } catch (err) {

@@ -1,7 +1,9 @@
 """Account endpoints under /api/auth/: thin views over realtime_chat.accounts.services."""
 
+from typing import Any
+
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -10,9 +12,22 @@ from rest_framework.views import APIView
 
 from realtime_chat.accounts import services as accounts
 from realtime_chat.accounts.api.authenticated import AuthenticatedRequest
+from realtime_chat.accounts.api.refresh_cookie import (
+    REFRESH_COOKIE_HEADER,
+    refresh_cookie_delete,
+    refresh_cookie_read,
+    refresh_cookie_requested,
+    token_pair_response,
+)
 from realtime_chat.accounts.models import User
 
-TOKEN_PAIR = inline_serializer("TokenPair", {"access": serializers.CharField(), "refresh": serializers.CharField()})
+TOKEN_PAIR = inline_serializer(
+    "TokenPair",
+    {
+        "access": serializers.CharField(),
+        "refresh": serializers.CharField(required=False, help_text="Absent in the cookie flow (X-Refresh-Cookie)."),
+    },
+)
 DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
 SIGNUP_ACCEPTED = "Check your email: we sent a message to that address. Open its link, then log in."
 SIGNUP_OUTPUT = inline_serializer(
@@ -93,6 +108,18 @@ class ResendVerificationApi(PublicApi):
         return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
 
 
+COOKIE_FLOW = OpenApiParameter(
+    REFRESH_COOKIE_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    enum=["1"],
+    description=(
+        "The browser's flow: the refresh token is an HttpOnly cookie, never in JSON. Login and refresh then answer "
+        "`{access}` and set the cookie; refresh and logout read the cookie and ignore the body."
+    ),
+)
+
+
 class LoginApi(PublicApi):
     throttle_scope = "login"  # shared with the admin's login page (admin_login.py)
     throttle_account_field = "username"
@@ -101,36 +128,50 @@ class LoginApi(PublicApi):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
-    @extend_schema(request=LoginInputSerializer, responses={200: TOKEN_PAIR})
+    @extend_schema(request=LoginInputSerializer, parameters=[COOKIE_FLOW], responses={200: TOKEN_PAIR})
     def post(self, request: Request) -> Response:
         serializer = self.LoginInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(accounts.user_login(**serializer.validated_data))
+        return token_pair_response(request, accounts.user_login(**serializer.validated_data))
 
 
 class RefreshInputSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=2000)
 
 
-class RefreshApi(PublicApi):
-    """A new pair; the refresh token sent is spent (see `refresh_token_rotate` for reuse)."""
+def refresh_token_of(request: Request) -> str:
+    """From the cookie when the client asked for the cookie flow, else from the JSON body."""
+    if refresh_cookie_requested(request):
+        return refresh_cookie_read(request)
+    serializer = RefreshInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data["refresh"]
 
-    @extend_schema(request=RefreshInputSerializer, responses={200: TOKEN_PAIR, 401: DETAIL})
+
+class RefreshApi(PublicApi):
+    """A new pair; the refresh token sent is spent (see `refresh_token_rotate` for reuse).
+
+    A refusal leaves the cookie alone: it may be a tab that lost a race with another one, whose new token the
+    browser now holds."""
+
+    @extend_schema(request=RefreshInputSerializer, parameters=[COOKIE_FLOW], responses={200: TOKEN_PAIR, 401: DETAIL})
     def post(self, request: Request) -> Response:
-        serializer = RefreshInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return Response(accounts.refresh_token_rotate(refresh=serializer.validated_data["refresh"]))
+        return token_pair_response(request, accounts.refresh_token_rotate(refresh=refresh_token_of(request)))
 
 
 class LogoutApi(PublicApi):
     """Needs only the refresh token, so a client whose access token expired can still log out."""
 
-    @extend_schema(request=RefreshInputSerializer, responses={205: None})
+    @extend_schema(request=RefreshInputSerializer, parameters=[COOKIE_FLOW], responses={205: None})
     def post(self, request: Request) -> Response:
-        serializer = RefreshInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        accounts.refresh_token_revoke(refresh=serializer.validated_data["refresh"])
+        accounts.refresh_token_revoke(refresh=refresh_token_of(request))
         return Response(status=status.HTTP_205_RESET_CONTENT)
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        # The cookie goes whatever the answer: a token that cannot be revoked is no use to keep either.
+        if refresh_cookie_requested(request):
+            refresh_cookie_delete(response)
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class MeApi(APIView):

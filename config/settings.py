@@ -240,10 +240,13 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Email --------------------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
 if TESTING:
-    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Never EMAIL_URL (a developer's .env must not send mail from the suite): memory, unless a test runs a server
+    # of its own with its own SMTP inbox and names it here (the browser's password reset).
+    EMAIL_CONFIG = env.email_url_config(env.str("TEST_EMAIL_URL", default="") or "memorymail://")
+else:
+    EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Realtime Chat <noreply@localhost>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=20)
 EMAIL_SEND_ATTEMPTS = env.int("EMAIL_SEND_ATTEMPTS", default=3)  # per task run; then logged and recorded as failed

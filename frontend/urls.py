@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.app, name="app"),
     path("documents/", views.app, name="documents"),
     path("verify-email/", views.app, name="verify-email"),
+    path("reset-password/", views.reset_password, name="reset-password"),
 ]

@@ -1,6 +1,7 @@
 """The browser UI: views only render; everything else happens over the API and the socket.
 
-Every route renders the same single-page template; `main.js` picks the view from the path.
+Every route but one renders the same single-page template, and `main.js` picks the view from the path. The emailed
+password-reset link opens a page of its own: no chat code runs while the page holds the reset token.
 """
 
 from django.conf import settings
@@ -37,6 +38,10 @@ PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in UNUSED_FEATURES)
 
 def app(request: HttpRequest) -> HttpResponse:
     return _page(request, "frontend/app.html")
+
+
+def reset_password(request: HttpRequest) -> HttpResponse:
+    return _page(request, "frontend/reset_password.html")
 
 
 def _page(request: HttpRequest, template: str) -> HttpResponse:

@@ -1,4 +1,5 @@
-// Signed-out pages: log in, sign up ("check your email"), and /verify-email/#token=... .
+// Signed-out pages: log in, sign up ("check your email"), ask for a password reset, and /verify-email/#token=... .
+// The emailed reset link opens a page of its own (reset_password.js).
 
 export class AuthPages {
   /** onLoggedIn() runs after a successful login. */
@@ -8,6 +9,7 @@ export class AuthPages {
     this.tabs = { login: root.querySelector("#tab-login"), signup: root.querySelector("#tab-signup") };
     this.loginForm = root.querySelector("#login-form");
     this.signupForm = root.querySelector("#signup-form");
+    this.resetForm = root.querySelector("#reset-request-form");
     this.done = root.querySelector("#signup-done");
     this.verifyStatus = verifyRoot.querySelector('[data-testid="verify-status"]');
     this.tabs.login.addEventListener("click", () => this.showTab("login"));
@@ -15,12 +17,16 @@ export class AuthPages {
     this.loginForm.addEventListener("submit", (event) => this.login(event));
     this.signupForm.addEventListener("submit", (event) => this.signup(event));
     this.done.querySelector('[data-role="back"]').addEventListener("click", () => this.showTab("login"));
+    this.loginForm.querySelector('[data-role="forgot"]').addEventListener("click", () => this.showResetRequest());
+    this.resetForm.addEventListener("submit", (event) => this.requestReset(event));
+    this.resetForm.querySelector('[data-role="back"]').addEventListener("click", () => this.showTab("login"));
   }
 
   showTab(name) {
     for (const [key, tab] of Object.entries(this.tabs)) tab.setAttribute("aria-selected", String(key === name));
     this.loginForm.hidden = name !== "login";
     this.signupForm.hidden = name !== "signup";
+    this.resetForm.hidden = true;
     this.done.hidden = true;
     (name === "login" ? this.loginForm : this.signupForm).querySelector("input").focus();
   }
@@ -36,6 +42,34 @@ export class AuthPages {
       await this.api.login({ username: form.username.value.trim(), password: form.password.value });
       form.reset();
       this.onLoggedIn();
+    } catch (err) {
+      error.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  showResetRequest() {
+    this.loginForm.hidden = true;
+    this.resetForm.hidden = false;
+    this.resetForm.querySelector('[data-role="status"]').hidden = true;
+    this.resetForm.email.focus();
+  }
+
+  async requestReset(event) {
+    event.preventDefault();
+    const form = this.resetForm;
+    const error = form.querySelector('[data-role="error"]');
+    const status = form.querySelector('[data-role="status"]');
+    error.textContent = "";
+    status.hidden = true;
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      const email = form.email.value.trim();
+      const answer = await this.api.publicRequest("POST", "/api/auth/password-reset/", { email });
+      status.textContent = answer.detail; // the same whether or not the address has an account
+      status.hidden = false;
     } catch (err) {
       error.textContent = err.message;
     } finally {

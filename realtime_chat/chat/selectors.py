@@ -24,9 +24,10 @@ def session_list(*, user: User, archived: bool | None = None) -> QuerySet[ChatSe
     return sessions.order_by("-updated_at", "-id")
 
 
-def message_list(*, session: ChatSession) -> QuerySet[Message]:
-    """Messages of a session the caller already fetched through `session_get` (so already scoped)."""
-    return session.messages.order_by("created_at", "id")
+def message_list(*, session: ChatSession, newest_first: bool = False) -> QuerySet[Message]:
+    """Messages of a session the caller already fetched through `session_get` (so already scoped), in the order
+    they were written or, with `newest_first`, the reverse (the API pages in the order given here)."""
+    return session.messages.order_by(*(("-created_at", "-id") if newest_first else ("created_at", "id")))
 
 
 def message_history(*, session: ChatSession, before_id: int, limit: int = 40) -> list[ChatMessage]:

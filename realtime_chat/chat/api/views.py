@@ -5,13 +5,16 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -73,10 +76,21 @@ class SessionDetailApi(APIView):
 
 
 class MessagePagination(CursorPagination):
-    ordering = ("created_at", "id")
+    """Cursor pages in the order of the queryset it is given, so the selector is the one place that says it."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: APIView) -> tuple[str, ...]:
+        return tuple(str(field) for field in queryset.query.order_by)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """A cursor this list never gave out is bad input (400), not a missing page (DRF's 404)."""
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise ApplicationError("cursor: not a cursor from this list's next or previous link.") from exc
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -105,11 +119,35 @@ class MessageListApi(APIView):
         content = serializers.CharField(max_length=100_000, trim_whitespace=False)
         client_id = serializers.UUIDField(required=False, allow_null=True, default=None)
 
-    @extend_schema(responses={200: MessageSerializer(many=True)})
+    class MessageListInputSerializer(serializers.Serializer):
+        order = serializers.ChoiceField(choices=["oldest", "newest"], default="oldest")
+        page_size = serializers.IntegerField(min_value=1, required=False)
+        cursor = serializers.CharField(required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("order", str, enum=["oldest", "newest"], required=False,
+                             description="`oldest` (the default): the first page holds the oldest messages and "
+                             "`next` goes forward in time. `newest`: the first page holds the newest messages, "
+                             "newest first, and `next` goes back in time: a client shows the end of a long chat "
+                             "first and fetches older pages as the reader scrolls up."),
+            OpenApiParameter("page_size", int, required=False, description="Messages a page: 50 unless given, at "
+                             "most 200 (larger values are capped)."),
+            OpenApiParameter("cursor", str, required=False, description="From a page's `next` or `previous` link."),
+        ],
+        responses={200: inline_serializer("MessagePage", {
+            "next": serializers.URLField(allow_null=True), "previous": serializers.URLField(allow_null=True),
+            "results": MessageSerializer(many=True),
+        })},
+        description="The chat's history, cursor-paginated: oldest first unless `order=newest`.",
+    )  # fmt: skip
     def get(self, request: AuthenticatedRequest, session_id: int) -> Response:
         session = session_get(user=request.user, session_id=session_id)
+        params = self.MessageListInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        messages = message_list(session=session, newest_first=params.validated_data["order"] == "newest")
         paginator = MessagePagination()
-        page = paginator.paginate_queryset(message_list(session=session), request, view=self)
+        page = paginator.paginate_queryset(messages, request, view=self)
         return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
 
     @extend_schema(

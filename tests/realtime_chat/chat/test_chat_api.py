@@ -77,6 +77,8 @@ def test_session_create_rejects_bad_input(auth_client: APIClient) -> None:
         ("patch", "session-detail", {"data": {"title": "mine now"}, "format": "json"}),
         ("delete", "session-detail", {}),
         ("get", "session-messages", {}),
+        ("get", "session-messages", {"data": {"order": "newest"}}),
+        ("get", "session-messages", {"data": {"order": "sideways"}}),  # bad input, still the same 404
         ("post", "session-messages", {"data": {"content": "hi"}, "format": "json"}),
         ("get", "session-export", {}),
     ],
@@ -109,6 +111,50 @@ def test_messages_are_cursor_paginated_oldest_first(auth_client: APIClient, sess
     second = auth_client.get(first["next"]).json()
     assert [m["id"] for m in second["results"]] == [m.pk for m in messages[3:]]
     assert second["next"] is None
+
+
+def test_messages_newest_first_page_back_in_time(auth_client: APIClient, session: ChatSession) -> None:
+    messages = add_messages(session, 5)
+    url = reverse("session-messages", args=[session.pk])
+    first = auth_client.get(url, {"order": "newest", "page_size": 2}).json()
+    assert [m["id"] for m in first["results"]] == [messages[4].pk, messages[3].pk]
+    assert first["previous"] is None
+    second = auth_client.get(first["next"]).json()
+    assert [m["id"] for m in second["results"]] == [messages[2].pk, messages[1].pk]
+    last = auth_client.get(second["next"]).json()
+    assert [m["id"] for m in last["results"]] == [messages[0].pk]
+    assert last["next"] is None
+
+
+def test_newest_first_pages_stay_put_when_a_message_arrives_meanwhile(
+    auth_client: APIClient, session: ChatSession
+) -> None:
+    messages = add_messages(session, 4)
+    first = auth_client.get(reverse("session-messages", args=[session.pk]), {"order": "newest", "page_size": 2})
+    add_messages(session, 1)  # the chat goes on while the reader scrolls up
+    older = auth_client.get(first.json()["next"]).json()
+    assert [m["id"] for m in older["results"]] == [messages[1].pk, messages[0].pk]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"order": "sideways"}, {"page_size": "0"}, {"page_size": "many"}, {"cursor": "not-a-cursor"},
+     {"order": "newest", "cursor": "bz0tMQ=="}, {"order": "newest", "cursor": "cD15ZXN0ZXJkYXk="}],
+)  # fmt: skip
+def test_message_list_rejects_bad_parameters(auth_client: APIClient, session: ChatSession, params: dict) -> None:
+    add_messages(session, 2)
+    response = auth_client.get(reverse("session-messages", args=[session.pk]), params)
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+def test_schema_documents_newest_first_history(auth_client: APIClient) -> None:
+    schema = json.loads(auth_client.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    operation = schema["paths"]["/api/sessions/{session_id}/messages/"]["get"]
+    order = next(p for p in operation["parameters"] if p["name"] == "order")
+    assert set(order["schema"]["enum"]) == {"oldest", "newest"}
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][page]["properties"]) == {"next", "previous", "results"}
 
 
 @pytest.mark.parametrize(

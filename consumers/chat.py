@@ -36,8 +36,9 @@ from consumers.protocol import (
 from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import AccessGrant, access_token_check
 from realtime_chat.chat import frames
+from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.broadcast import session_group, session_stop_request
-from realtime_chat.chat.live import answer_detach, answer_store
+from realtime_chat.chat.live import answer_detach
 from realtime_chat.chat.selectors import session_get
 from realtime_chat.chat.services.turns import chat_turn
 from realtime_chat.core.errors import ApplicationError, NotFound

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from realtime_chat.accounts.models import User
+from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.models import ChatSession, Message, UserPreferences
 from realtime_chat.core.errors import ApplicationError
 
@@ -127,11 +128,16 @@ def _heartbeat_stopped(now: datetime) -> Q:
 
 
 def _abandoned_answers_finish(messages: QuerySet[Message]) -> int:
-    """An answer left `streaming` by a process that died will never finish: end it as an error, keeping the
-    partial text its heartbeat saved."""
-    return messages.filter(role=Message.Role.ASSISTANT, status=Message.Status.STREAMING).update(
-        status=Message.Status.ERROR, error=ABANDONED_ANSWER
-    )
+    """An answer left `streaming` by a process that died will never finish: end it as an error, keeping its text
+    so far (the answer store's, which is up to date to the last flush, else what its heartbeat saved)."""
+    abandoned = list(messages.filter(role=Message.Role.ASSISTANT, status=Message.Status.STREAMING))
+    for message in abandoned:
+        stored = answer_store().take_abandoned(message.session_id, message.pk)
+        if stored is not None and len(stored) > len(message.content):
+            message.content = stored
+        message.status, message.error = Message.Status.ERROR, ABANDONED_ANSWER
+        message.save(update_fields=["content", "status", "error"])
+    return len(abandoned)
 
 
 def generation_heartbeat(*, session_id: int, message_id: int, partial_text: str) -> None:

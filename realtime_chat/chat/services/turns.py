@@ -23,9 +23,10 @@ from django.conf import settings
 from rag.grounding import NOT_SEARCHED, Grounding, grounding_for, grounding_possible
 from realtime_chat.accounts.models import User
 from realtime_chat.chat import frames
+from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.broadcast import session_broadcast
 from realtime_chat.chat.frames import AssistantEndFrame, MessageData, ServerFrame, TokenFrame
-from realtime_chat.chat.live import answer_store, heartbeat, stop_on_request
+from realtime_chat.chat.live import heartbeat, stop_on_request
 from realtime_chat.chat.models import ChatSession, Message, UserPreferences
 from realtime_chat.chat.prompting import PromptParts, build_prompt
 from realtime_chat.chat.selectors import message_history, session_get

@@ -4,10 +4,12 @@ the answer it left streaming is finished as an error with its text so far."""
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from realtime_chat.accounts.models import User
 from realtime_chat.chat import tasks
+from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.services.chat import (
     ABANDONED_ANSWER,
@@ -84,3 +86,15 @@ def test_a_heartbeat_keeps_the_text_so_far_and_never_touches_a_finished_answer(u
     Message.objects.filter(pk=answer.pk).update(status="complete", content="Final.")
     generation_heartbeat(session_id=session.pk, message_id=answer.pk, partial_text="late beat")
     assert answer_of(session).content == "Final."
+
+
+def test_a_takeover_keeps_the_text_the_answer_store_has_beyond_the_last_heartbeat(user: User, settings) -> None:
+    session = generating(user, heartbeat_seconds_ago=settings.CHAT_GENERATION_STALE_SECONDS + 1)
+    answer, store = answer_of(session), answer_store()
+    async_to_sync(store.begin)(session.pk, message_id=answer.pk, model="m", provider="p")
+    async_to_sync(store.append)(session.pk, "Once upon a time, a dragon")
+    try:
+        user_message_submit(session=session, content="Are you there?")
+    finally:
+        async_to_sync(store.end)(session.pk)
+    assert (answer_of(session).status, answer_of(session).content) == ("error", "Once upon a time, a dragon")

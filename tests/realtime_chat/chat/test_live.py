@@ -5,8 +5,9 @@ import asyncio
 
 import pytest
 
+from realtime_chat.chat.answer_store import AnswerStore, LocalAnswerStore, RedisAnswerStore, Snapshot
 from realtime_chat.chat.broadcast import session_stop_request
-from realtime_chat.chat.live import AnswerStore, LocalAnswerStore, RedisAnswerStore, Snapshot, stop_on_request
+from realtime_chat.chat.live import stop_on_request
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -50,3 +51,25 @@ async def test_a_stop_request_cancels_the_task_generating_that_sessions_answer_o
         await asyncio.wait_for(stopped, timeout=5)
     assert not other.done()
     other.cancel()
+
+
+async def test_an_abandoned_answers_text_is_taken_once_and_only_for_that_answer(store: AnswerStore) -> None:
+    await store.begin(11, message_id=110, model="m", provider="p")
+    await store.append(11, "half an answer")
+    assert await asyncio.to_thread(store.take_abandoned, 11, 999) is None  # another answer's: left alone
+    assert await asyncio.to_thread(store.take_abandoned, 11, 110) == "half an answer"
+    assert await store.snapshot(11) is None
+    assert await asyncio.to_thread(store.take_abandoned, 11, 110) is None
+
+
+async def test_the_redis_entry_of_a_dead_generator_expires_with_its_lock(redis_url: str, settings) -> None:
+    settings.CHAT_GENERATION_STALE_SECONDS = 1  # the entry outlives a silent generator by 2 s
+    store = RedisAnswerStore(redis_url)
+    await store.begin(12, message_id=120, model="m", provider="p")
+    await store.append(12, "alive")
+    await asyncio.sleep(1.2)
+    await store.keep_alive(12)  # a heartbeat pushes the expiry back
+    await asyncio.sleep(1.2)
+    assert (await store.snapshot(12)) == Snapshot(120, "alive", "m", "p")
+    await asyncio.sleep(2.2)  # no append, no heartbeat: gone
+    assert await store.snapshot(12) is None

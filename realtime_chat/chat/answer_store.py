@@ -1,0 +1,155 @@
+"""The text of answers in progress, where every process can read it: Redis when the processes share one
+(REDIS_URL), else this process's memory (the embedded default, where one process holds every socket).
+
+The generating turn appends each flush window's text before sending its frame; a socket that opens mid-answer
+reads a snapshot; a process taking over a dead generator's lock reads the text so far to keep it.
+"""
+
+import asyncio
+import json
+import weakref
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    message_id: int
+    content: str
+    model: str
+    provider: str
+
+
+class AnswerStore(Protocol):
+    async def begin(self, session_id: int, *, message_id: int, model: str, provider: str) -> None: ...
+
+    async def append(self, session_id: int, text: str) -> None: ...
+
+    async def snapshot(self, session_id: int) -> Snapshot | None: ...
+
+    async def end(self, session_id: int) -> None: ...
+
+    async def keep_alive(self, session_id: int) -> None:
+        """The answer is still being generated (its heartbeat): keep its entry from expiring."""
+        ...
+
+    def take_abandoned(self, session_id: int, message_id: int) -> str | None:
+        """The text so far of an answer whose generator died, removed from the store; from synchronous code (the
+        database thread). None if the store has none."""
+        ...
+
+
+class LocalAnswerStore:
+    """One process holds every socket (the embedded default): its memory is where every socket can read."""
+
+    def __init__(self) -> None:
+        self._answers: dict[int, tuple[Snapshot, list[str]]] = {}
+
+    async def begin(self, session_id: int, *, message_id: int, model: str, provider: str) -> None:
+        self._answers[session_id] = (Snapshot(message_id, "", model, provider), [])
+
+    async def append(self, session_id: int, text: str) -> None:
+        if (answer := self._answers.get(session_id)) is not None:
+            answer[1].append(text)
+
+    async def snapshot(self, session_id: int) -> Snapshot | None:
+        if (answer := self._answers.get(session_id)) is None:
+            return None
+        meta, parts = answer
+        return Snapshot(meta.message_id, "".join(parts), meta.model, meta.provider)
+
+    async def end(self, session_id: int) -> None:
+        self._answers.pop(session_id, None)
+
+    async def keep_alive(self, session_id: int) -> None:
+        pass  # nothing expires here: the entry goes with the process, or at the answer's end
+
+    def take_abandoned(self, session_id: int, message_id: int) -> str | None:
+        answer = self._answers.get(session_id)
+        if answer is None or answer[0].message_id != message_id:
+            return None
+        del self._answers[session_id]
+        return "".join(answer[1])
+
+
+class RedisAnswerStore:
+    """Two keys an answer: its description and its text, which grows by APPEND (one round trip a window). Both
+    expire twice CHAT_GENERATION_STALE_SECONDS after the last append or heartbeat: long enough for the process
+    that takes a dead generator's lock over to keep its text, not much longer."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self) -> aioredis.Redis:
+        """A client per event loop: its connections belong to the loop that opened them."""
+        loop = asyncio.get_running_loop()
+        if (client := self._clients.get(loop)) is None:
+            client = self._clients[loop] = aioredis.Redis.from_url(self.url)
+        return client
+
+    @staticmethod
+    def _keys(session_id: int) -> tuple[str, str]:
+        return f"chat:answer:{session_id}:meta", f"chat:answer:{session_id}:text"
+
+    async def begin(self, session_id: int, *, message_id: int, model: str, provider: str) -> None:
+        meta_key, text_key = self._keys(session_id)
+        meta = json.dumps({"message_id": message_id, "model": model, "provider": provider})
+        ttl = 2 * settings.CHAT_GENERATION_STALE_SECONDS
+        async with self._client().pipeline(transaction=True) as pipe:
+            pipe.set(meta_key, meta, ex=ttl)
+            pipe.set(text_key, "", ex=ttl)
+            await pipe.execute()
+
+    async def append(self, session_id: int, text: str) -> None:
+        await self._pipeline(session_id, text)
+
+    async def keep_alive(self, session_id: int) -> None:
+        await self._pipeline(session_id, None)
+
+    async def _pipeline(self, session_id: int, text: str | None) -> None:
+        meta_key, text_key = self._keys(session_id)
+        ttl = 2 * settings.CHAT_GENERATION_STALE_SECONDS
+        async with self._client().pipeline(transaction=False) as pipe:
+            if text is not None:
+                pipe.append(text_key, text)
+            pipe.expire(meta_key, ttl)
+            pipe.expire(text_key, ttl)
+            await pipe.execute()
+
+    async def snapshot(self, session_id: int) -> Snapshot | None:
+        meta, text = await self._client().mget(self._keys(session_id))
+        if meta is None or text is None:
+            return None
+        described = json.loads(meta)
+        content = text.decode() if isinstance(text, bytes) else text
+        return Snapshot(described["message_id"], content, described["model"], described["provider"])
+
+    async def end(self, session_id: int) -> None:
+        await self._client().delete(*self._keys(session_id))
+
+    def take_abandoned(self, session_id: int, message_id: int) -> str | None:
+        keys = self._keys(session_id)
+        with redis.Redis.from_url(self.url) as client:
+            meta, text = client.mget(keys)
+            if meta is None or text is None or json.loads(meta)["message_id"] != message_id:
+                return None
+            client.delete(*keys)
+        return text.decode() if isinstance(text, bytes) else str(text)
+
+
+@cache
+def _store(redis_url: str) -> AnswerStore:
+    return RedisAnswerStore(redis_url) if redis_url else LocalAnswerStore()
+
+
+def answer_store() -> AnswerStore:
+    """Redis where the processes share one (REDIS_URL), else this process's memory."""
+    return _store(settings.REDIS_URL)

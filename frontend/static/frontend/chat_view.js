@@ -1,33 +1,100 @@
 // The conversation: history, the user's pending messages, the streaming answer, sources and citations.
 // Model and user text only reach the page through textContent or the escaping Markdown renderer.
+//
+// Long chats stay fast because work is proportional to what changes: history arrives a page at a time (older
+// pages go on top as the reader scrolls up, the view kept where it was), `.messages` is a block container (a
+// taller last message moves nothing above it), and a streaming answer re-renders only its last, unfinished
+// blocks once a frame.
 
-import { renderMarkdown } from "./markdown.js";
+import { markdownSource, renderMarkdown, stableEnd } from "./markdown.js";
 
 const NEAR_BOTTOM_PX = 80;
+const sourceText = new WeakMap(); // article -> the message's text (for Copy), kept out of the DOM
+
+/**
+ * A streaming answer after a token frame. `answer` is `{text, length}`, `length` being `text`'s length in code
+ * points, which is what the server's offsets count. A frame whose text the answer already has returns `answer`
+ * itself; one that overlaps adds only its unseen end; one that starts beyond the end returns null: text is missing
+ * (a gap). A frame without an offset continues at the end.
+ */
+export function applyToken(answer, { offset, delta }) {
+  const at = offset ?? answer.length;
+  if (at > answer.length) return null;
+  if (at === answer.length) return { text: answer.text + delta, length: answer.length + codePoints(delta) };
+  const points = Array.from(delta);
+  const seen = answer.length - at;
+  if (seen >= points.length) return answer;
+  return { text: answer.text + points.slice(seen).join(""), length: at + points.length };
+}
+
+function codePoints(text) {
+  let count = 0;
+  for (const _ of text) count += 1; // a string iterates by code point
+  return count;
+}
+
+/**
+ * A streaming answer's body: the finished blocks are rendered once, the rest again on every update. The text only
+ * grows (a prefix of the next update's), so its length tells whether there is anything new to show.
+ */
+export class StreamedBody {
+  constructor(body) {
+    this.body = body;
+    this.cut = 0; // where the unfinished part of the Markdown source starts
+    this.finished = 0; // how many of body's nodes show the part before `cut`
+    this.shown = -1; // the length of the text shown
+  }
+
+  update(text) {
+    if (text.length === this.shown) return;
+    this.shown = text.length;
+    const source = markdownSource(text);
+    const cut = stableEnd(source, this.cut);
+    while (this.body.childNodes.length > this.finished) this.body.lastChild.remove();
+    if (cut > this.cut) {
+      this.body.insertAdjacentHTML("beforeend", renderMarkdown(source.slice(this.cut, cut))); // escaped: see markdown.js
+      this.cut = cut;
+      this.finished = this.body.childNodes.length;
+    }
+    this.body.insertAdjacentHTML("beforeend", renderMarkdown(source.slice(cut)));
+  }
+}
 
 export class ChatView {
-  /** onCitation(source) opens a passage; onRegenerate() re-asks the last question. */
-  constructor({ root, onCitation, onRegenerate, toast }) {
+  /**
+   * onCitation(source) opens a passage; onRegenerate() re-asks the last question; onNeedOlder() is asked for the
+   * page of history before the first shown (answered with prependHistory) when the reader nears the top.
+   */
+  constructor({ root, onCitation, onRegenerate, onNeedOlder = () => {}, toast }) {
     this.root = root;
     this.onCitation = onCitation;
     this.onRegenerate = onRegenerate;
+    this.onNeedOlder = onNeedOlder;
     this.toast = toast;
     this.pending = new Map(); // client_id -> {element, content}: sent, not yet confirmed by message.created
-    this.answers = new Map(); // message_id -> {element, text, sources, renderQueued}
+    this.answers = new Map(); // message_id -> the streaming answer: {element, text, length, gap, body, frame}
+    this.edge = historyEdge();
+    this.olderState = "none"; // "more" (older pages to fetch), "loading", or "none"
+    this.pinned = true; // the view follows the end (kept by scroll events, so no layout is read per frame)
+    this.regenerateButton = null;
     root.addEventListener("click", (event) => this.click(event));
+    root.addEventListener("scroll", () => this.scrolled(), { passive: true });
   }
 
   clear() {
-    this.root.replaceChildren();
+    for (const answer of this.answers.values()) cancelAnimationFrame(answer.frame);
+    this.root.replaceChildren(this.edge);
     this.pending.clear();
     this.answers.clear();
+    this.regenerateButton = null;
+    this.setOlder("none");
   }
 
-  /** Renders saved history; messages still waiting for confirmation stay at the end. */
-  setHistory(messages) {
+  /** Shows the newest page of history (oldest first); messages still waiting for confirmation stay at the end. */
+  setHistory(messages, { hasOlder = false } = {}) {
     const waiting = [...this.pending.entries()];
     this.clear();
-    for (const message of messages) this.append(message);
+    this.root.append(...messages.map(messageElement));
     for (const [clientId, entry] of waiting) {
       if (messages.some((m) => m.client_id === clientId)) continue;
       this.root.append(entry.element);
@@ -35,6 +102,56 @@ export class ChatView {
     }
     this.refreshRegenerate();
     this.scrollToEnd(true);
+    this.setOlder(hasOlder ? "more" : "none");
+    this.wantOlder();
+  }
+
+  /** Whether the oldest of `messages` (a newer page of history, oldest first) is shown: catchUp can merge it. */
+  overlaps(messages) {
+    return messages.length > 0 && Boolean(this.shown(messages[0].id));
+  }
+
+  /**
+   * After a reconnect: the newest page again, overlapping what is shown. Shown messages are updated in place and
+   * new ones added at the end, so a reader scrolled up stays where they are; answers streaming live are left to
+   * their frames.
+   */
+  catchUp(messages) {
+    for (const message of messages) {
+      const element = this.shown(message.id);
+      const entry = message.client_id && this.pending.get(message.client_id);
+      if (entry) {
+        this.pending.delete(message.client_id); // saved, but its message.created was lost with the socket
+        entry.element.dataset.messageId = message.id;
+        entry.element.dataset.status = "complete";
+      } else if (!element) {
+        this.append(message);
+      } else if (!this.answers.has(message.id) && changed(element, message)) {
+        element.replaceWith(messageElement(message));
+      }
+    }
+    this.refreshRegenerate();
+    this.scrollToEnd(false);
+  }
+
+  shown(id) {
+    return this.root.querySelector(`[data-message-id="${Number(id)}"]`);
+  }
+
+  /** A page of older history (oldest first) on top, the view kept on what the reader was looking at. */
+  prependHistory(messages, { hasOlder = false } = {}) {
+    const { scrollHeight, scrollTop } = this.root;
+    this.edge.after(...messages.map(messageElement));
+    this.setOlder(hasOlder ? "more" : "none");
+    if (this.pinned) this.scrollToEnd(true);
+    else this.root.scrollTop = scrollTop + this.root.scrollHeight - scrollHeight;
+    this.refreshRegenerate();
+    this.wantOlder();
+  }
+
+  /** The older page could not be fetched: offer it again on the next scroll. */
+  olderFailed() {
+    this.setOlder("more");
   }
 
   streaming() {
@@ -62,52 +179,86 @@ export class ChatView {
       entry.element.dataset.status = "complete";
       return;
     }
-    if (!this.root.querySelector(`[data-message-id="${Number(frame.message.id)}"]`)) {
+    if (!this.shown(frame.message.id)) {
       this.append(frame.message); // from another tab of the same session
       this.scrollToEnd(false);
     }
   }
 
   assistantStart(frame) {
-    const element = assistantMessage({
+    this.stream({
       id: frame.message_id, content: "", status: "streaming", model: frame.model, provider: frame.provider,
       fallback_from: frame.fallback_from, sources: [],
-    });
-    this.answers.set(frame.message_id, { element, text: "", sources: [], renderQueued: false });
-    this.root.append(element);
+    }, 0);
+  }
+
+  /** A socket joining mid-answer gets the text so far: shown in place of any older copy, then continued. */
+  assistantSnapshot(frame) {
+    this.stream({
+      id: frame.message_id, content: frame.content, status: "streaming", model: frame.model,
+      provider: frame.provider, sources: [],
+    }, frame.offset);
+  }
+
+  stream(message, length) {
+    const stick = this.pinned;
+    const old = this.answers.get(message.id);
+    if (old) cancelAnimationFrame(old.frame);
+    const element = assistantMessage(message, { render: false });
+    const body = new StreamedBody(element.querySelector('[data-testid="message-body"]'));
+    body.update(message.content);
+    const existing = old?.element || this.shown(message.id);
+    if (existing) existing.replaceWith(element);
+    else this.root.append(element);
+    this.answers.set(message.id, { element, text: message.content, length, gap: false, body, frame: 0 });
     this.refreshRegenerate();
-    this.scrollToEnd(false);
+    if (stick) this.scrollToEnd(true);
   }
 
   token(frame) {
     const answer = this.answers.get(frame.message_id);
-    if (!answer) return;
-    answer.text += frame.delta;
-    // Render at most once a frame: Markdown re-renders whole, so batching keeps long answers smooth.
-    if (!answer.renderQueued) {
-      answer.renderQueued = true;
-      requestAnimationFrame(() => {
-        answer.renderQueued = false;
-        const stick = this.nearBottom();
-        setBody(answer.element, answer.text, answer.sources);
-        if (stick) this.scrollToEnd(true);
-      });
+    if (!answer || answer.gap) return;
+    const next = applyToken(answer, frame);
+    if (next === null) {
+      answer.gap = true; // text is missing: what is shown stays until assistant.end brings the whole text
+      return;
     }
+    if (next === answer) return;
+    answer.text = next.text;
+    answer.length = next.length;
+    // Render at most once a frame, and only the unfinished blocks: see StreamedBody.
+    if (!answer.frame) answer.frame = requestAnimationFrame(() => this.renderAnswer(answer));
+  }
+
+  renderAnswer(answer) {
+    answer.frame = 0;
+    const stick = this.pinned;
+    answer.body.update(answer.text);
+    sourceText.set(answer.element, answer.text);
+    if (stick) this.scrollToEnd(true);
   }
 
   sources(frame) {
     const answer = this.answers.get(frame.message_id);
     if (!answer) return;
-    answer.sources = frame.sources || [];
-    setSources(answer.element, answer.sources);
+    setSources(answer.element, frame.sources || []);
   }
 
+  /** The finished message: its body as streamed when the text is the same (no second render), else rendered. */
   assistantEnd(frame) {
     const { message } = frame;
-    const stick = this.nearBottom();
-    const element = assistantMessage(message);
-    const existing = this.answers.get(message.id)?.element
-      || this.root.querySelector(`[data-message-id="${Number(message.id)}"]`);
+    const stick = this.pinned;
+    const answer = this.answers.get(message.id);
+    let body = null;
+    if (answer) {
+      cancelAnimationFrame(answer.frame);
+      if (!answer.gap && answer.text === message.content) {
+        answer.body.update(answer.text);
+        body = answer.body.body;
+      }
+    }
+    const element = assistantMessage(message, { body });
+    const existing = answer?.element || this.shown(message.id);
     if (existing) existing.replaceWith(element);
     else this.root.append(element);
     this.answers.delete(message.id);
@@ -140,22 +291,28 @@ export class ChatView {
   }
 
   append(message) {
-    this.root.append(message.role === "assistant" ? assistantMessage(message) : userMessage(message));
+    this.root.append(messageElement(message));
   }
 
   /** Only the last answer offers "Regenerate", and only once it is finished. */
   refreshRegenerate() {
-    const answers = this.root.querySelectorAll('[data-testid="assistant-message"]');
-    answers.forEach((element, index) => {
-      const button = element.querySelector('[data-action="regenerate"]');
-      if (button) button.hidden = index !== answers.length - 1 || element.dataset.status === "streaming";
-    });
+    const last = this.lastOf("assistant-message");
+    const button = last ? last.querySelector('[data-action="regenerate"]') : null;
+    if (this.regenerateButton && this.regenerateButton !== button) this.regenerateButton.hidden = true;
+    if (button) button.hidden = last.dataset.status === "streaming";
+    this.regenerateButton = button;
   }
 
   lastQuestion() {
-    const questions = this.root.querySelectorAll('[data-testid="user-message"]');
-    const last = questions[questions.length - 1];
+    const last = this.lastOf("user-message");
     return last ? last.querySelector('[data-testid="message-body"]').textContent : "";
+  }
+
+  /** The last message of a kind, looked for from the end (history can be long). */
+  lastOf(testid) {
+    let element = this.root.lastElementChild;
+    while (element && element.dataset.testid !== testid) element = element.previousElementSibling;
+    return element;
   }
 
   nearBottom() {
@@ -164,7 +321,27 @@ export class ChatView {
   }
 
   scrollToEnd(force) {
-    if (force || this.nearBottom()) this.root.scrollTop = this.root.scrollHeight;
+    if (!force && !this.pinned) return;
+    this.root.scrollTop = this.root.scrollHeight;
+    this.pinned = true;
+  }
+
+  scrolled() {
+    this.pinned = this.nearBottom();
+    this.wantOlder();
+  }
+
+  /** Asks for the older page while the reader is within a screen of the top (or the page does not fill one). */
+  wantOlder() {
+    if (this.olderState !== "more" || this.root.scrollTop > this.root.clientHeight) return;
+    this.setOlder("loading");
+    this.onNeedOlder();
+  }
+
+  setOlder(state) {
+    this.olderState = state;
+    this.edge.dataset.state = state;
+    this.edge.textContent = state === "loading" ? "Loading earlier messages…" : "";
   }
 
   click(event) {
@@ -179,7 +356,7 @@ export class ChatView {
     } else if (target.dataset.action === "copy-code") {
       copyText(target.closest(".code-block").querySelector("code").textContent, target);
     } else if (target.dataset.action === "copy") {
-      copyText(article.dataset.raw ?? "", target);
+      copyText(sourceText.get(article) ?? "", target);
     } else if (target.dataset.action === "regenerate") {
       this.onRegenerate();
     }
@@ -188,6 +365,23 @@ export class ChatView {
 
 // --- Elements ---------------------------------------------------------------------------------------
 
+/** The top of the list: where older history is being fetched. */
+function historyEdge() {
+  const edge = document.createElement("div");
+  edge.className = "history-edge";
+  edge.dataset.testid = "history-edge";
+  edge.setAttribute("role", "status");
+  return edge;
+}
+
+function changed(element, message) {
+  return element.dataset.status !== (message.status || "complete") || sourceText.get(element) !== message.content;
+}
+
+function messageElement(message) {
+  return message.role === "assistant" ? assistantMessage(message) : userMessage(message);
+}
+
 function userMessage(message) {
   const article = shell("user", message);
   const body = article.querySelector('[data-testid="message-body"]');
@@ -195,9 +389,11 @@ function userMessage(message) {
   return article;
 }
 
-function assistantMessage(message) {
+/** `body`: a body already showing the message's text (the streamed one), used instead of rendering it again. */
+function assistantMessage(message, { body = null, render = true } = {}) {
   const article = shell("assistant", message);
-  setBody(article, message.content, message.sources || []);
+  if (body) article.querySelector('[data-testid="message-body"]').replaceWith(body);
+  else if (render) setBody(article, message.content);
   setSources(article, message.sources || []);
   const meta = article.querySelector('[data-testid="message-meta"]');
   const model = document.createElement("span");
@@ -223,7 +419,9 @@ function assistantMessage(message) {
     if (message.error) note.title = message.error;
     meta.append(note);
   }
-  meta.append(actionButton("Regenerate", "regenerate", "Ask the last question again"));
+  const regenerate = actionButton("Regenerate", "regenerate", "Ask the last question again");
+  regenerate.hidden = true; // refreshRegenerate shows it on the last answer
+  meta.append(regenerate);
   return article;
 }
 
@@ -244,15 +442,13 @@ function shell(role, message) {
   meta.dataset.testid = "message-meta";
   meta.append(actionButton("Copy", "copy", "Copy this message"));
   article.append(bubble, meta);
-  article.dataset.raw = message.content || "";
+  sourceText.set(article, message.content || "");
   return article;
 }
 
-function setBody(article, text, sources) {
+function setBody(article, text) {
   const body = article.querySelector('[data-testid="message-body"]');
   body.innerHTML = renderMarkdown(text); // safe: the renderer escapes all source text first
-  article.dataset.raw = text;
-  article.dataset.sources = JSON.stringify(sources || []);
 }
 
 function setSources(article, sources) {

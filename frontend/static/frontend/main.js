@@ -11,7 +11,7 @@ import { SessionList } from "./sessions.js";
 import { ChatSocket } from "./socket.js";
 
 const $ = (selector) => document.querySelector(selector);
-const MAX_HISTORY_PAGES = 20;
+const HISTORY_PAGE_SIZE = 50; // a screen or several: the newest page shows at once, older ones come on scrolling up
 const STATE_LABELS = {
   idle: "Not connected",
   connecting: "Connecting…",
@@ -27,6 +27,7 @@ class App {
     this.session = null;
     this.busy = false;
     this.everConnected = false;
+    this.olderUrl = null; // the page of history before the first one shown
     this.composer = $("#composer-input");
     this.auth = new AuthPages({
       api: this.api, root: $("#auth-view"), verifyRoot: $("#verify-view"), onLoggedIn: () => this.signedIn(),
@@ -36,6 +37,7 @@ class App {
       toast: (text) => this.toast(text),
       onCitation: (source) => this.showCitation(source),
       onRegenerate: () => this.regenerate(),
+      onNeedOlder: () => this.loadOlder(),
     });
     this.sessions = new SessionList({
       api: this.api, list: $("#session-list"), searchForm: $("#history-search"), searchResults: $("#search-results"),
@@ -150,8 +152,10 @@ class App {
     if (keepSocket && this.socket) return;
     this.closeSocket();
     this.setBusy(false);
+    this.olderUrl = null;
     this.chat.clear();
     await this.loadHistory();
+    if (this.session !== session) return; // another chat was opened while this one loaded
     this.everConnected = false;
     this.socket = new ChatSocket({
       sessionId: session.id,
@@ -165,16 +169,37 @@ class App {
     if (!isTextField(document.activeElement)) this.composer.focus();
   }
 
-  async loadHistory() {
-    const messages = [];
-    let url = `/api/sessions/${this.session.id}/messages/?page_size=200`;
-    for (let page = 0; url && page < MAX_HISTORY_PAGES; page += 1) {
-      const body = await this.api.get(url);
-      messages.push(...body.results);
-      url = body.next ? new URL(body.next).pathname + new URL(body.next).search : null;
+  /** The newest page of history; with `catchUp` (after a reconnect), merged into what is shown. */
+  async loadHistory({ catchUp = false } = {}) {
+    const { session } = this;
+    const page = await this.api.get(
+      `/api/sessions/${session.id}/messages/?order=newest&page_size=${HISTORY_PAGE_SIZE}`,
+    );
+    if (this.session !== session) return;
+    const messages = page.results.reverse(); // the API pages newest first; the view reads oldest first
+    if (catchUp && this.chat.overlaps(messages)) {
+      this.chat.catchUp(messages); // the older pages shown stay, and so does the link to the page before them
+    } else {
+      this.olderUrl = localPath(page.next);
+      this.chat.setHistory(messages, { hasOlder: Boolean(page.next) });
     }
-    this.chat.setHistory(messages);
-    this.setBusy(messages.some((m) => m.status === "streaming"));
+    this.setBusy(this.chat.streaming() || messages.some((m) => m.status === "streaming"));
+  }
+
+  /** The page before the first one shown, asked for by the view as the reader scrolls up. */
+  async loadOlder() {
+    const { session, olderUrl } = this;
+    if (!olderUrl) return;
+    try {
+      const page = await this.api.get(olderUrl);
+      if (this.session !== session || this.olderUrl !== olderUrl) return; // another chat, or history started over
+      this.olderUrl = localPath(page.next);
+      this.chat.prependHistory(page.results.reverse(), { hasOlder: Boolean(page.next) });
+    } catch (error) {
+      if (this.session !== session) return;
+      this.chat.olderFailed();
+      if (error.name !== "SessionEnded") this.toast(error.message);
+    }
   }
 
   closeSocket() {
@@ -205,6 +230,9 @@ class App {
       case "assistant.start":
         this.setBusy(true);
         return this.chat.assistantStart(frame);
+      case "assistant.snapshot":
+        this.setBusy(true);
+        return this.chat.assistantSnapshot(frame);
       case "token":
         return this.chat.token(frame);
       case "sources":
@@ -227,7 +255,7 @@ class App {
     this.everConnected = true;
     if (!reconnected) return;
     try {
-      await this.loadHistory();
+      await this.loadHistory({ catchUp: true });
     } catch (error) {
       if (error.name !== "SessionEnded") this.toast(error.message);
       return;
@@ -385,6 +413,13 @@ class App {
 /** Every server frame type is handled above; reaching here is a protocol change this page does not know. */
 function assertNever(frame) {
   throw new Error(`Unhandled server frame type: ${JSON.stringify(frame.type)}`);
+}
+
+/** A `next` link of the API as a path on this site (the page may be served under another host name). */
+function localPath(link) {
+  if (!link) return null;
+  const url = new URL(link);
+  return url.pathname + url.search;
 }
 
 function isTextField(element) {

@@ -16,7 +16,7 @@ export function escapeHtml(text) {
 
 /** HTML for `source`. Citation markers become buttons with data-number (clicks are handled by the caller). */
 export function renderMarkdown(source) {
-  const text = String(source ?? "").replace(/\r\n?/g, "\n").replace(/\u0000/g, "");
+  const text = markdownSource(source);
   const out = [];
   let prose = [];
   const lines = text.split("\n");
@@ -36,6 +36,34 @@ export function renderMarkdown(source) {
   }
   out.push(renderBlocks(prose.join("\n")));
   return out.join("");
+}
+
+/** The text as the renderer reads it: one kind of line break, and no NUL (it marks placeholders inside). */
+export function markdownSource(text) {
+  return String(text ?? "").replace(/\r\n?/g, "\n").replace(/\u0000/g, "");
+}
+
+/**
+ * Where a growing `text` (already a markdownSource) can be cut: the end of its last blank line outside a code
+ * fence, from `from` on (0, or an earlier result for a prefix of the same text). The part before a cut renders
+ * alone as it does at the start of any longer text (every block ends at a blank line, and the cut is outside
+ * fences), so a streaming answer renders it once and from then on only what follows.
+ */
+export function stableEnd(text, from = 0) {
+  let cut = from;
+  let fence = null; // the opening marker while inside a fence, as renderMarkdown finds them
+  let start = from;
+  for (let end = text.indexOf("\n", start); end !== -1; start = end + 1, end = text.indexOf("\n", start)) {
+    const line = text.slice(start, end);
+    if (fence) {
+      if (line.trim().startsWith(fence)) fence = null;
+    } else if (FENCE.test(line)) {
+      fence = line.match(FENCE)[1];
+    } else if (!line.trim()) {
+      cut = end + 1;
+    }
+  }
+  return cut;
 }
 
 function codeBlock(code, lang) {

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "realtime_chat.core.request_id.RequestIdMiddleware",
+    "realtime_chat.core.api.query_string.QueryStringMiddleware",  # a NUL in a query string is a 400, not a 500
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -191,7 +192,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "realtime_chat.core.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "realtime_chat.core.api.parsers.JSONParser",  # nesting and characters checked: see the module
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -7,6 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
+from realtime_chat.core.client_input import InvalidCharacters, InvalidJson, json_parse
 from realtime_chat.core.errors import ApplicationError
 
 CLOSE_UNAUTHENTICATED = 4401  # missing, invalid or expired token; or no auth frame in time
@@ -16,6 +19,18 @@ CLOSE_RATE_LIMITED = 4429  # too many connections a minute
 
 class FrameError(ApplicationError):
     code = "invalid_frame"
+
+
+class FrameNotJson(FrameError):
+    code = "invalid_json"  # not JSON, or nested deeper than any frame is
+
+
+class FrameTooLarge(FrameError):
+    code = "frame_too_large"
+
+
+class FrameCharacters(FrameError):
+    code = "invalid_characters"  # NUL or a lone surrogate in a string
 
 
 class TokenRejected(ApplicationError):
@@ -52,6 +67,26 @@ class PingFrame:
 
 
 ClientFrame = AuthFrame | MessageFrame | StopFrame | PingFrame
+
+
+def parse_client_text(text: str) -> ClientFrame:
+    """A text frame as the client sent it, parsed and checked: size, JSON, nesting and characters first, in bounded
+    time, then its shape. Every way it can be wrong is a FrameError, answered with an error frame."""
+    limit = max_frame_chars()
+    if len(text) > limit:
+        raise FrameTooLarge(f"A frame may be at most {limit} characters; this one is {len(text)}.")
+    try:
+        data = json_parse(text)
+    except InvalidJson as exc:
+        raise FrameNotJson(exc.detail) from exc
+    except InvalidCharacters as exc:
+        raise FrameCharacters(exc.detail) from exc
+    return parse_client_frame(data)
+
+
+def max_frame_chars() -> int:
+    """The longest message, every character written as a surrogate-pair escape (12 characters), and room around."""
+    return 12 * settings.CHAT_MAX_MESSAGE_CHARS + 4096
 
 
 def parse_client_frame(data: Any) -> ClientFrame:

@@ -81,6 +81,15 @@ def _summarise(data: Any) -> str:
     return str(data) if data else "Invalid input."
 
 
+def client_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    """A domain error refused before any view ran (by a middleware): JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": exc.detail, "code": exc.code, **exc.extra}, status=exc.status_code)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exc)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)

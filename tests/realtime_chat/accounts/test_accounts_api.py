@@ -108,7 +108,8 @@ def test_repeated_signups_with_a_taken_email_mail_its_owner_once(api_client: API
 def test_malformed_json_is_a_readable_400(api_client: APIClient) -> None:
     response = api_client.post(reverse("auth-signup"), "{not json", content_type="application/json")
     assert response.status_code == 400
-    assert "JSON parse error" in response.json()["detail"]
+    assert response.json()["code"] == "invalid_json"
+    assert response.json()["detail"].startswith("Not valid JSON: Expecting property name")
 
 
 # --- email verification -------------------------------------------------------------------------

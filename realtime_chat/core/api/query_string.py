@@ -1,0 +1,48 @@
+"""Query strings are held to the rule of every client's text (core.client_input): no NUL."""
+
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from realtime_chat.core.api.errors import client_error
+from realtime_chat.core.client_input import InvalidCharacters
+
+GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
+
+
+class QueryStringMiddleware:
+    """Refuses a query string holding a NUL (`%00`, the only way one reaches a decoded parameter; Django decodes
+    invalid UTF-8 there to U+FFFD, so no lone surrogate can), before any view hands it to a query: PostgreSQL would
+    answer a 500. Sync and async alike, so daphne never hops threads for it."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self._async:
+            return self.__acall__(request)
+        if _holds_nul(request):
+            return _refused(request)
+        return cast(HttpResponseBase, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        if _holds_nul(request):
+            return _refused(request)
+        return await cast(Awaitable[HttpResponseBase], self.get_response(request))
+
+
+def _holds_nul(request: HttpRequest) -> bool:
+    return "%00" in request.META.get("QUERY_STRING", "")
+
+
+def _refused(request: HttpRequest) -> HttpResponseBase:
+    return client_error(request, InvalidCharacters("The query string holds %00 (NUL), which is not allowed in text."))

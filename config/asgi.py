@@ -1,4 +1,4 @@
-"""ASGI wiring: HTTP goes to Django, WebSocket through origin checks and JWT auth to the consumers."""
+"""ASGI wiring: HTTP goes to Django, WebSocket through the Origin check and JWT auth to the consumers."""
 
 import os
 
@@ -9,11 +9,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from consumers.auth import JwtAuthMiddleware  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
 from realtime_chat.core.body_limits import BodyLimitMiddleware, bound_daphne_requests  # noqa: E402
+from realtime_chat.core.websocket_origin import site_origins_only  # noqa: E402
 
 # Request bodies are capped before they are read: in daphne's own request object (daphne reads a body whole before
 # the application sees it) and, for any server, in front of Django.
@@ -22,6 +22,7 @@ bound_daphne_requests()
 application = ProtocolTypeRouter(
     {
         "http": BodyLimitMiddleware(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(JwtAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        # Pages of other sites are refused; clients that are no browser (no Origin at all) are welcome.
+        "websocket": site_origins_only(JwtAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -31,20 +31,23 @@ from consumers.protocol import (
     StopFrame,
     TokenExpired,
     TokenRejected,
-    parse_client_frame,
+    TypingFrame,
+    parse_client_text,
 )
 from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import AccessGrant, access_token_check
 from realtime_chat.chat import frames
 from realtime_chat.chat.answer_store import answer_store
-from realtime_chat.chat.broadcast import session_group, session_stop_request
+from realtime_chat.chat.broadcast import session_broadcast, session_group, session_stop_request
 from realtime_chat.chat.live import answer_detach
+from realtime_chat.chat.presence import PRESENCE_REFRESH_SECONDS, presence_store
 from realtime_chat.chat.selectors import session_get
 from realtime_chat.chat.services.turns import chat_turn
 from realtime_chat.core.errors import ApplicationError, NotFound
 
 logger = logging.getLogger(__name__)
-GROUP_EVENTS = {"chat.frame": "chat_frame"}  # realtime_chat.chat.broadcast sends these
+GROUP_EVENTS = {"chat.frame": "chat_frame", "chat.member_removed": "chat_member_removed"}  # from chat.broadcast
+TYPING_EVERY_SECONDS = 2.0
 _opening: set[asyncio.Task[None]] = set()  # turns whose question is being saved: owned by the process, too
 
 
@@ -54,6 +57,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.user: User | None = None
         # (message id, offset) of the snapshot this socket got: token frames up to that offset are not sent again.
         self.resumed_at: tuple[int, int] | None = None
+        self.typing_at = 0.0  # when this socket last passed a `typing` on
+        self.presence_timer: asyncio.Task | None = None
         self.auth_timer: asyncio.Task | None = None
         self.expiry_timer: asyncio.Task | None = None
         await self.accept()  # accept first: close codes only reach a client on an accepted socket
@@ -64,22 +69,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.auth_timer = asyncio.create_task(self._close_unless_authenticated())
 
     async def disconnect(self, code: int) -> None:
-        for timer in (self.auth_timer, self.expiry_timer):
+        for timer in (self.auth_timer, self.expiry_timer, self.presence_timer):
             if timer is not None:
                 timer.cancel()
         if self.user is not None:
             await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+            await presence_store().leave(self.session_id, self.channel_name, self.user.username)
+            await self._announce_presence()
 
     # --- Client frames ----------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        try:
-            data = json.loads(text_data or "")
-        except json.JSONDecodeError:
+        if text_data is None:
             await self.send_json(frames.error(code="invalid_json", detail="Frames must be JSON text."))
             return
         try:
-            frame = parse_client_frame(data)
+            frame = parse_client_text(text_data)  # bounded: size, nesting and characters checked first
         except FrameError as exc:
             await self.send_json(frames.error_from(exc))
             return
@@ -94,6 +99,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await session_stop_request(self.session_id)
         elif isinstance(frame, PingFrame):
             await self.send_json(frames.pong())
+        elif isinstance(frame, TypingFrame):
+            await self._on_typing(user)
+
+    async def _on_typing(self, user: User) -> None:
+        """To the session's other people, at most once per TYPING_EVERY_SECONDS per user (over all their tabs and
+        processes); a flood is dropped here, before it costs anything."""
+        now = asyncio.get_running_loop().time()
+        if now - self.typing_at < TYPING_EVERY_SECONDS:
+            return
+        self.typing_at = now
+        if await cache.aadd(f"chat-typing:{self.session_id}:{user.pk}", 1, timeout=TYPING_EVERY_SECONDS):
+            await session_broadcast(self.session_id, frames.typing(user=user.username), except_user=user.username)
 
     async def _on_auth(self, frame: Any) -> None:
         grant = None
@@ -153,6 +170,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self._close_when_expired(grant)
         ready = frames.ready(session_id=self.session_id, user=user.username, expires_in=int(grant.seconds_left()))
         await self.send_json(ready)
+        await self._snapshot_send()
+        await presence_store().join(self.session_id, self.channel_name, user.username)
+        await self.send_json(frames.presence(online=await presence_store().online(self.session_id)))
+        await self._announce_presence()
+        self.presence_timer = asyncio.create_task(self._presence_refresh(user))
+
+    async def _snapshot_send(self) -> None:
         snapshot = await answer_store().snapshot(self.session_id)
         if snapshot is not None:
             self.resumed_at = (snapshot.message_id, len(snapshot.content))
@@ -194,11 +218,38 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await super().dispatch(message)
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
+        if self._excepted(event):
+            return
         text = event["text"]  # already JSON: encoded once for every socket of the session
         if self.resumed_at is not None and (span := event.get("span")) is not None:
             text = self._after_snapshot(text, span, self.resumed_at)
         if text:
             await self.send(text_data=text)
+
+    def _excepted(self, event: dict[str, Any]) -> bool:
+        """A frame for everyone but this socket (told directly) or but this socket's user (their own typing)."""
+        if "except_channel" in event and event["except_channel"] == self.channel_name:
+            return True
+        return "except_user" in event and self.user is not None and event["except_user"] == self.user.username
+
+    async def chat_member_removed(self, event: dict[str, Any]) -> None:
+        if self.user is not None and event["username"] == self.user.username:
+            await self.close(code=CLOSE_NOT_FOUND)  # the same answer as for a session that does not exist
+
+    # --- Presence -----------------------------------------------------------------------------------
+
+    async def _presence_refresh(self, user: User) -> None:
+        """Keep this socket's entry alive; and announce changes nobody else announced (a process that died)."""
+        while True:
+            await asyncio.sleep(PRESENCE_REFRESH_SECONDS)
+            await presence_store().join(self.session_id, self.channel_name, user.username)
+            await self._announce_presence()
+
+    async def _announce_presence(self) -> None:
+        """Tell the session's sockets when its online set changed (this one has just been told directly)."""
+        online = await presence_store().online(self.session_id)
+        if await presence_store().announce(self.session_id, online):
+            await session_broadcast(self.session_id, frames.presence(online=online), except_channel=self.channel_name)
 
     def _after_snapshot(self, text: str, span: tuple[int, int, int], resumed_at: tuple[int, int]) -> str:
         """A token frame of the answer this socket got a snapshot of: drop what the snapshot had, trim an overlap."""

@@ -66,7 +66,12 @@ class PingFrame:
     pass
 
 
-ClientFrame = AuthFrame | MessageFrame | StopFrame | PingFrame
+@dataclass(frozen=True)
+class TypingFrame:
+    pass
+
+
+ClientFrame = AuthFrame | MessageFrame | StopFrame | PingFrame | TypingFrame
 
 
 def parse_client_text(text: str) -> ClientFrame:
@@ -101,7 +106,9 @@ def parse_client_frame(data: Any) -> ClientFrame:
         return StopFrame()
     if kind == "ping":
         return PingFrame()
-    raise FrameError(f"Unknown frame type {kind[:40]!r}. Expected auth, message, stop or ping.")
+    if kind == "typing":
+        return TypingFrame()
+    raise FrameError(f"Unknown frame type {kind[:40]!r}. Expected auth, message, stop, ping or typing.")
 
 
 def _string(data: dict, key: str) -> str:

@@ -20,7 +20,9 @@ def session_control_group(session_id: int) -> str:
     return f"chat.control.{session_id}"
 
 
-async def session_broadcast(session_id: int, frame: ServerFrame) -> None:
+async def session_broadcast(
+    session_id: int, frame: ServerFrame, *, except_user: str | None = None, except_channel: str | None = None
+) -> None:
     """Send a server frame to every socket open on the session (all tabs, all daphne processes).
 
     The frame travels as its JSON text, encoded once here: the channel layer copies (in memory) or serialises (Redis)
@@ -29,6 +31,10 @@ async def session_broadcast(session_id: int, frame: ServerFrame) -> None:
     trim what it already has without decoding every frame.
     """
     event: dict[str, object] = {"type": "chat.frame", "text": json.dumps(frame)}
+    if except_user is not None:
+        event["except_user"] = except_user  # e.g. `typing`: everyone's sockets but that user's own
+    if except_channel is not None:
+        event["except_channel"] = except_channel  # a socket told directly
     if frame["type"] == "token":
         event["span"] = (frame["message_id"], frame["offset"], frame["offset"] + len(frame["delta"]))
     await channel_layer().group_send(session_group(session_id), event)
@@ -37,3 +43,8 @@ async def session_broadcast(session_id: int, frame: ServerFrame) -> None:
 async def session_stop_request(session_id: int) -> None:
     """Ask whatever generates the session's answer to stop it, in whichever process it runs."""
     await channel_layer().group_send(session_control_group(session_id), {"type": "chat.stop"})
+
+
+async def session_member_removed(session_id: int, username: str) -> None:
+    """Close the removed person's sockets on the session, in whichever process they are open."""
+    await channel_layer().group_send(session_group(session_id), {"type": "chat.member_removed", "username": username})

@@ -21,6 +21,7 @@ class MessageData(TypedDict):
     id: int
     session_id: int
     role: Literal["user", "assistant", "system"]
+    author: str | None  # the username of whoever wrote it; None for the assistant
     content: str
     status: Literal["complete", "streaming", "cancelled", "error"]
     client_id: str | None
@@ -110,6 +111,20 @@ class AssistantEndFrame(TypedDict):
     usage: Usage
 
 
+class PresenceFrame(TypedDict):
+    """Who is online in the session (a user with several tabs once): on every change, and right after `ready`."""
+
+    type: Literal["presence"]
+    online: list[str]
+
+
+class TypingFrame(TypedDict):
+    """`user` is typing: to the session's other people's sockets, at most once per 2 s per user."""
+
+    type: Literal["typing"]
+    user: str
+
+
 class ErrorFrame(TypedDict):
     type: Literal["error"]
     code: str
@@ -128,6 +143,8 @@ ServerFrame = (
     | TokenFrame
     | SourcesFrame
     | AssistantEndFrame
+    | PresenceFrame
+    | TypingFrame
     | ErrorFrame
 )
 
@@ -191,6 +208,14 @@ def sources(*, message_id: int, sources: list[Source]) -> SourcesFrame:
 
 def assistant_end(*, message: MessageData, usage: Usage) -> AssistantEndFrame:
     return {"type": "assistant.end", "message": message, "usage": usage}
+
+
+def presence(*, online: list[str]) -> PresenceFrame:
+    return {"type": "presence", "online": online}
+
+
+def typing(*, user: str) -> TypingFrame:
+    return {"type": "typing", "user": user}
 
 
 def error(

@@ -12,7 +12,12 @@ class ChatSession(models.Model):
     (the process died) is taken over by the next message or the sweeper, so a session is never locked for long.
     """
 
+    class AssistantMode(models.TextChoices):
+        ALWAYS = "always"  # the assistant answers every message
+        MENTION = "mention"  # only messages that contain @assistant
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sessions")
+    assistant_mode = models.CharField(max_length=16, choices=AssistantMode.choices, default=AssistantMode.ALWAYS)
     title = models.CharField(max_length=200, blank=True)
     archived = models.BooleanField(default=False)
     generating_since = models.DateTimeField(null=True, blank=True, editable=False)
@@ -26,6 +31,26 @@ class ChatSession(models.Model):
 
     def __str__(self) -> str:
         return self.title or f"Session {self.pk}"
+
+
+class SessionMember(models.Model):
+    """Someone the owner let into the session: a member writes, a viewer reads and watches. The owner is not a
+    row here (`ChatSession.owner`)."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member"
+        VIEWER = "viewer"
+
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "user"], name="session_member_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.session}"
 
 
 class Message(models.Model):
@@ -42,6 +67,10 @@ class Message(models.Model):
 
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=16, choices=Role.choices)
+    # Who wrote a user message (in a shared session, one of several people); None for the assistant's.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     content = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
     # A client's id for its own message, so a resend after a dropped socket is recognised, not duplicated.

@@ -1,24 +1,61 @@
-"""Chat reads. Every lookup that takes `user` scopes to that user: missing and not-yours are one NotFound."""
+"""Chat reads. Every lookup that takes `user` scopes to what that user may see, their own sessions and those
+they are a member or viewer of: missing and not-yours are one NotFound."""
 
-from typing import cast
+from dataclasses import dataclass
+from typing import Literal, cast
 
 from django.db.models import Q, QuerySet
 
 from realtime_chat.accounts.models import User
-from realtime_chat.chat.models import ChatSession, Message
-from realtime_chat.core.errors import NotFound
+from realtime_chat.chat.models import ChatSession, Message, SessionMember
+from realtime_chat.core.errors import Forbidden, NotFound
 from realtime_chat.llm.types import ChatMessage, Role
+
+SessionRole = Literal["owner", "member", "viewer"]
+
+
+@dataclass(frozen=True)
+class SessionAccess:
+    session: ChatSession
+    role: SessionRole
+
+    @property
+    def can_write(self) -> bool:
+        return self.role != "viewer"
+
+
+def _visible_to(user: User) -> Q:
+    return Q(owner=user) | Q(members__user=user)
+
+
+def session_access(*, user: User, session_id: int) -> SessionAccess:
+    """The session and what `user` is in it; NotFound if they are nothing in it (or it does not exist)."""
+    session = ChatSession.objects.filter(pk=session_id).first()
+    if session is not None:
+        if session.owner_id == user.pk:
+            return SessionAccess(session, "owner")
+        role = SessionMember.objects.filter(session=session, user=user).values_list("role", flat=True).first()
+        if role is not None:
+            return SessionAccess(session, cast(SessionRole, role))
+    raise NotFound("Chat session not found.")
 
 
 def session_get(*, user: User, session_id: int) -> ChatSession:
-    session = ChatSession.objects.filter(pk=session_id, owner=user).first()
-    if session is None:
-        raise NotFound("Chat session not found.")
-    return session
+    """A session `user` may read: their own, or one they are a member or viewer of."""
+    return session_access(user=user, session_id=session_id).session
+
+
+def session_get_owned(*, user: User, session_id: int) -> ChatSession:
+    """A session `user` may change (rename, delete, manage members): only its owner may; a member is refused
+    (403), anyone else gets the NotFound of a session that does not exist."""
+    access = session_access(user=user, session_id=session_id)
+    if access.role != "owner":
+        raise Forbidden("Only the session's owner may do that.")
+    return access.session
 
 
 def session_list(*, user: User, archived: bool | None = None) -> QuerySet[ChatSession]:
-    sessions = ChatSession.objects.filter(owner=user)
+    sessions = ChatSession.objects.filter(_visible_to(user)).distinct().select_related("owner")
     if archived is not None:
         sessions = sessions.filter(archived=archived)
     return sessions.order_by("-updated_at", "-id")
@@ -27,11 +64,13 @@ def session_list(*, user: User, archived: bool | None = None) -> QuerySet[ChatSe
 def message_list(*, session: ChatSession, newest_first: bool = False) -> QuerySet[Message]:
     """Messages of a session the caller already fetched through `session_get` (so already scoped), in the order
     they were written or, with `newest_first`, the reverse (the API pages in the order given here)."""
-    return session.messages.order_by(*(("-created_at", "-id") if newest_first else ("created_at", "id")))
+    ordering = ("-created_at", "-id") if newest_first else ("created_at", "id")
+    return session.messages.select_related("author").order_by(*ordering)
 
 
-def message_history(*, session: ChatSession, before_id: int, limit: int = 40) -> list[ChatMessage]:
+def message_history(*, session: ChatSession, before_id: int, limit: int = 40, named: bool = False) -> list[ChatMessage]:
     """The finished turns before a message, oldest first, for the prompt (failed and empty answers left out).
+    `named`: each person's message starts with their name, so the model can tell the speakers of a room apart.
 
     Only role and text: read on every turn, and building 40 model instances was most of its cost (measured)."""
     recent = (
@@ -39,16 +78,38 @@ def message_history(*, session: ChatSession, before_id: int, limit: int = 40) ->
         .exclude(role=Message.Role.ASSISTANT, status=Message.Status.ERROR)
         .exclude(content="")
         .order_by("-id")
-        .values_list("role", "content")[:limit]
+        .values_list("role", "content", "author__username")[:limit]
     )
     # The column's choices are the model's roles, so each value is a `Role`.
-    return [ChatMessage(role=cast(Role, role), content=content) for role, content in reversed(recent)]
+    return [
+        ChatMessage(role=cast(Role, role), content=speaker_named(content, author) if named else content)
+        for role, content, author in reversed(recent)
+    ]
+
+
+def speaker_named(content: str, author: str | None) -> str:
+    return f"{author}: {content}" if author else content
+
+
+def session_is_shared(*, session: ChatSession) -> bool:
+    return SessionMember.objects.filter(session=session).exists()
+
+
+def member_list(*, session: ChatSession) -> list[tuple[str, str]]:
+    """(username, role) of everyone in the session, the owner first, then members in the order they joined."""
+    members = SessionMember.objects.filter(session=session).order_by("created_at", "id")
+    owner = ChatSession.objects.filter(pk=session.pk).values_list("owner__username", flat=True).get()
+    return [(owner, "owner"), *members.values_list("user__username", "role")]
+
+
+def session_usernames(*, session: ChatSession) -> set[str]:
+    return {username for username, _ in member_list(session=session)}
 
 
 def message_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Message]:
     return (
-        Message.objects.filter(session__owner=user)
+        Message.objects.filter(session__in=ChatSession.objects.filter(_visible_to(user)))
         .filter(Q(content__icontains=query) | Q(session__title__icontains=query))
-        .select_related("session")
+        .select_related("session", "author")
         .order_by("-created_at", "-id")[:limit]
     )

@@ -10,20 +10,26 @@ from realtime_chat.chat.models import ChatSession, Message, UserPreferences
 
 class MessageSerializer(serializers.ModelSerializer):
     session_id = serializers.IntegerField(read_only=True)
+    author: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Message
         fields = [
-            "id", "session_id", "role", "content", "status", "client_id", "model", "provider", "fallback_from",
-            "error", "prompt_tokens", "completion_tokens", "first_token_ms", "total_ms", "sources", "created_at",
+            "id", "session_id", "role", "author", "content", "status", "client_id", "model", "provider",
+            "fallback_from", "error", "prompt_tokens", "completion_tokens", "first_token_ms", "total_ms", "sources",
+            "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
 
 class ChatSessionSerializer(serializers.ModelSerializer):
+    owner: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
     class Meta:
         model = ChatSession
-        fields = ["id", "title", "archived", "created_at", "updated_at"]
+        fields = ["id", "title", "owner", "assistant_mode", "archived", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -41,6 +47,7 @@ def message_data(message: Message) -> MessageData:
     a ModelSerializer rebuilds its fields on every instantiation (~5 ms a message, measured)."""
     data = {field: getattr(message, field) for field in MessageSerializer.Meta.fields}
     data["client_id"] = None if message.client_id is None else str(message.client_id)
+    data["author"] = None if message.author is None else message.author.username  # the turn sets the user
     data["created_at"] = _DATETIME.to_representation(message.created_at)
     return cast(MessageData, data)  # the keys are MessageData's (a test keeps them so), the values the model's
 

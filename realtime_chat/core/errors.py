@@ -27,6 +27,13 @@ class PermissionDenied(ApplicationError):
     code = "permission_denied"
 
 
+class Forbidden(ApplicationError):
+    """Seen but not allowed: a viewer writing in a shared session, a member managing it."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class Conflict(ApplicationError):
     status_code = 409
     code = "conflict"

@@ -54,10 +54,14 @@ async def authed_socket(user: User, session_id: int) -> WebsocketCommunicator:
     return socket
 
 
-async def receive(socket: WebsocketCommunicator) -> dict:
-    frame = await socket.receive_json_from(timeout=TIMEOUT)
-    check_server_frame(frame)
-    return frame
+async def receive(socket: WebsocketCommunicator, *, presence: bool = False) -> dict:
+    """The next frame, checked against its schema; `presence` frames (after every `ready`, on every change of who
+    is online) are checked and passed over unless asked for."""
+    while True:
+        frame = await socket.receive_json_from(timeout=TIMEOUT)
+        check_server_frame(frame)
+        if presence or frame["type"] != "presence":
+            return frame
 
 
 async def receive_turn(socket: WebsocketCommunicator) -> list[dict]:

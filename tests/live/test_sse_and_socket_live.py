@@ -123,9 +123,12 @@ async def open_socket(server: DaphneServer, session_id: int) -> ClientConnection
 
 
 async def receive(socket: ClientConnection) -> dict:
-    frame = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
-    check_server_frame(frame)
-    return frame
+    """The next frame but `presence` ones (checked and passed over: they follow every `ready` and every change)."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
+        check_server_frame(frame)
+        if frame["type"] != "presence":
+            return frame
 
 
 async def frames_until_end(socket: ClientConnection) -> AsyncIterator[dict]:

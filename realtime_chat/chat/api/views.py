@@ -22,7 +22,16 @@ from realtime_chat.accounts.api.authenticated import AuthenticatedRequest
 from realtime_chat.chat import frames
 from realtime_chat.chat.frames import AssistantEndFrame, MessageCreatedFrame, ServerFrame
 from realtime_chat.chat.live import answer_follow
-from realtime_chat.chat.selectors import message_list, message_search, session_get, session_list
+from realtime_chat.chat.models import ChatSession, SessionMember
+from realtime_chat.chat.presence import presence_store
+from realtime_chat.chat.selectors import (
+    member_list,
+    message_list,
+    message_search,
+    session_get,
+    session_get_owned,
+    session_list,
+)
 from realtime_chat.chat.serializers import ChatSessionSerializer, MessageSerializer, PreferencesSerializer
 from realtime_chat.chat.services import chat
 from realtime_chat.chat.services.export import session_export_json, session_export_markdown
@@ -56,6 +65,7 @@ class SessionDetailApi(APIView):
     class SessionUpdateInputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True)
         archived = serializers.BooleanField(required=False)
+        assistant_mode = serializers.ChoiceField(choices=ChatSession.AssistantMode.choices, required=False)
 
     @extend_schema(responses={200: ChatSessionSerializer})
     def get(self, request: AuthenticatedRequest, session_id: int) -> Response:
@@ -63,7 +73,7 @@ class SessionDetailApi(APIView):
 
     @extend_schema(request=SessionUpdateInputSerializer, responses={200: ChatSessionSerializer})
     def patch(self, request: AuthenticatedRequest, session_id: int) -> Response:
-        session = session_get(user=request.user, session_id=session_id)
+        session = session_get_owned(user=request.user, session_id=session_id)
         serializer = self.SessionUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         session = chat.session_update(session=session, **serializer.validated_data)
@@ -71,7 +81,50 @@ class SessionDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: AuthenticatedRequest, session_id: int) -> Response:
-        chat.session_delete(session=session_get(user=request.user, session_id=session_id))
+        chat.session_delete(session=session_get_owned(user=request.user, session_id=session_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=["owner", "member", "viewer"])
+    online = serializers.BooleanField()
+
+
+class SessionMemberListApi(APIView):
+    """The people of a shared session. Everyone in it may list them; only the owner adds."""
+
+    class MemberAddInputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        role = serializers.ChoiceField(choices=SessionMember.Role.choices)
+
+    @extend_schema(responses={200: MemberSerializer(many=True)})
+    def get(self, request: AuthenticatedRequest, session_id: int) -> Response:
+        session = session_get(user=request.user, session_id=session_id)
+        online = set(async_to_sync(presence_store().online)(session.pk))
+        members = [
+            {"username": username, "role": role, "online": username in online}
+            for username, role in member_list(session=session)
+        ]
+        return Response(MemberSerializer(members, many=True).data)
+
+    @extend_schema(request=MemberAddInputSerializer, responses={201: MemberSerializer})
+    def post(self, request: AuthenticatedRequest, session_id: int) -> Response:
+        session = session_get_owned(user=request.user, session_id=session_id)
+        serializer = self.MemberAddInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = chat.member_add(session=session, **serializer.validated_data)
+        online = member.user.username in async_to_sync(presence_store().online)(session.pk)
+        data = {"username": member.user.username, "role": member.role, "online": online}
+        return Response(MemberSerializer(data).data, status=status.HTTP_201_CREATED)
+
+
+class SessionMemberDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: AuthenticatedRequest, session_id: int, username: str) -> Response:
+        """The owner removes anyone; a member removes themself (leaves). Their sockets close with 4404."""
+        session = session_get(user=request.user, session_id=session_id)
+        chat.member_remove(session=session, username=username, acting=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

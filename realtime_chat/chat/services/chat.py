@@ -3,6 +3,7 @@
 import uuid
 from datetime import datetime, timedelta
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -10,10 +11,12 @@ from django.utils import timezone
 
 from realtime_chat.accounts.models import User
 from realtime_chat.chat.answer_store import answer_store
-from realtime_chat.chat.models import ChatSession, Message, UserPreferences
-from realtime_chat.core.errors import ApplicationError
+from realtime_chat.chat.broadcast import session_member_removed
+from realtime_chat.chat.models import ChatSession, Message, SessionMember, UserPreferences
+from realtime_chat.core.errors import ApplicationError, Conflict, Forbidden, NotFound
 
 TITLE_CHARS = 60
+ASSISTANT_MENTION = "@assistant"
 ABANDONED_ANSWER = "The server stopped while this answer was being generated; the text so far is kept."
 
 
@@ -31,6 +34,10 @@ class RateLimited(ApplicationError):
     code = "rate_limited"
 
 
+class MemberInvalid(ApplicationError):
+    code = "invalid_member"
+
+
 class SessionBusy(ApplicationError):
     status_code = 409
     code = "session_busy"
@@ -43,13 +50,42 @@ def session_create(*, user: User, title: str = "") -> ChatSession:
     return ChatSession.objects.create(owner=user, title=title.strip()[:200])
 
 
-def session_update(*, session: ChatSession, title: str | None = None, archived: bool | None = None) -> ChatSession:
+def session_update(
+    *, session: ChatSession, title: str | None = None, archived: bool | None = None, assistant_mode: str | None = None
+) -> ChatSession:
     if title is not None:
         session.title = title.strip()[:200]
     if archived is not None:
         session.archived = archived
+    if assistant_mode is not None:
+        session.assistant_mode = assistant_mode
     session.save()
     return session
+
+
+def member_add(*, session: ChatSession, username: str, role: str) -> SessionMember:
+    """Let someone into the owner's session. Unknown users, the owner and existing members are refused."""
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise MemberInvalid(f"There is no user {username!r}.")
+    if user.pk == session.owner_id:
+        raise MemberInvalid("The owner is already in the session.")
+    with transaction.atomic():
+        if SessionMember.objects.filter(session=session, user=user).exists():
+            raise Conflict(f"{username} is already in this session.")
+        return SessionMember.objects.create(session=session, user=user, role=role)
+
+
+def member_remove(*, session: ChatSession, username: str, acting: User) -> None:
+    """The owner removes anyone; a member or viewer removes only themself (leaves). Their sockets are closed by
+    the caller's broadcast (`member_removed`), and from then on the session answers them 404."""
+    if acting.pk != session.owner_id and acting.username != username:
+        raise Forbidden("Only the session's owner may remove someone else.")
+    deleted, _ = SessionMember.objects.filter(session=session, user__username=username).delete()
+    if not deleted:
+        raise NotFound(f"{username} is not a member of this session.")
+    session_id = session.pk
+    transaction.on_commit(lambda: async_to_sync(session_member_removed)(session_id, username))
 
 
 def session_delete(*, session: ChatSession) -> None:
@@ -71,14 +107,27 @@ def preferences_update(*, user: User, **changes: object) -> UserPreferences:
     return preferences
 
 
+def assistant_is_asked(*, session: ChatSession, content: str) -> bool:
+    """In `mention` mode the assistant answers only messages that call it; in `always` mode, every message."""
+    return session.assistant_mode == ChatSession.AssistantMode.ALWAYS or ASSISTANT_MENTION in content.lower()
+
+
 def user_message_submit(
-    *, session: ChatSession, content: str, client_id: uuid.UUID | None = None
+    *,
+    session: ChatSession,
+    content: str,
+    client_id: uuid.UUID | None = None,
+    author: User | None = None,
+    can_write: bool = True,
 ) -> tuple[Message, bool]:
-    """Validate, take the session's generation lock and save the user's message, in one transaction.
+    """Validate, take the session's generation lock (if the assistant is asked) and save the user's message, in
+    one transaction. `can_write` is False for a viewer of a shared session: refused, nothing saved.
 
     Returns `(message, duplicate)`: resending the same `client_id` (a client retrying after a dropped socket)
     returns the message saved the first time, with `duplicate` True, and takes no lock: nothing is to be answered.
     """
+    if not can_write:
+        raise Forbidden("You can read and watch this chat, but not write in it.")
     content = content.strip()
     if not content:
         raise MessageInvalid("The message is empty.")
@@ -88,21 +137,24 @@ def user_message_submit(
         existing = session.messages.filter(client_id=client_id).first()
         if existing is not None:
             return existing, True
-    _check_rate(owner_id=session.owner_id)  # the id: `session.owner` would load the user row again
+    _check_rate(author_id=author.pk if author is not None else session.owner_id)
     with transaction.atomic():
-        _generation_lock_take(session)  # also marks the session updated
-        message = Message.objects.create(session=session, role=Message.Role.USER, content=content, client_id=client_id)
+        if assistant_is_asked(session=session, content=content):
+            _generation_lock_take(session)  # also marks the session updated
+        else:
+            ChatSession.objects.filter(pk=session.pk).update(updated_at=timezone.now())
+        message = Message.objects.create(
+            session=session, role=Message.Role.USER, content=content, client_id=client_id, author=author
+        )
         if not session.title:
             session.title = _title_from(content)
             session.save(update_fields=["title", "updated_at"])
     return message, False
 
 
-def _check_rate(*, owner_id: int) -> None:
+def _check_rate(*, author_id: int) -> None:
     minute_ago = timezone.now() - timedelta(minutes=1)
-    recent = Message.objects.filter(
-        session__owner_id=owner_id, role=Message.Role.USER, created_at__gte=minute_ago
-    ).count()
+    recent = Message.objects.filter(author_id=author_id, role=Message.Role.USER, created_at__gte=minute_ago).count()
     if recent >= settings.CHAT_MESSAGES_PER_MINUTE:
         raise RateLimited(f"You can send {settings.CHAT_MESSAGES_PER_MINUTE} messages a minute. Wait a moment.")
 

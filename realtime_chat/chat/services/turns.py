@@ -29,9 +29,10 @@ from realtime_chat.chat.frames import AssistantEndFrame, MessageData, ServerFram
 from realtime_chat.chat.live import heartbeat, stop_on_request
 from realtime_chat.chat.models import ChatSession, Message, UserPreferences
 from realtime_chat.chat.prompting import PromptParts, build_prompt
-from realtime_chat.chat.selectors import message_history, session_get
+from realtime_chat.chat.selectors import message_history, session_access, session_is_shared, speaker_named
 from realtime_chat.chat.serializers import message_data
 from realtime_chat.chat.services.chat import (
+    assistant_is_asked,
     assistant_message_discard,
     assistant_message_finish,
     assistant_message_start,
@@ -71,6 +72,7 @@ class TurnContext:
     preferences: UserPreferences
     history: list[ChatMessage]
     prompt: list[ChatMessage] | None
+    question: str  # as the model reads it: in a shared session, the speaker's name first
     grounding: Grounding = NOT_SEARCHED
 
 
@@ -100,8 +102,11 @@ async def chat_turn(
     created = frames.message_created(
         message=message_data(opened.question), client_id=client_id, duplicate=opened.duplicate
     )
-    if opened.duplicate or opened.answer is None:
+    if opened.duplicate:
         yield created  # a retry of a message already saved: answer the retry only
+        return
+    if opened.answer is None:  # said to the people of the room, not to the assistant (`mention` mode)
+        yield await _emit(session_id, created)
         return
     answer = Answer(message=opened.answer)
     try:
@@ -122,9 +127,7 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
         prompt = context.prompt
         grounding = context.grounding
         if prompt is None:
-            grounding, prompt = await sync_to_async(_grounded_prompt)(
-                user=user, question=opened.question.content, context=context
-            )
+            grounding, prompt = await sync_to_async(_grounded_prompt)(user=user, context=context)
         preferences = context.preferences
         options = GenerationOptions(
             model=preferences.model or None,
@@ -171,10 +174,15 @@ def _turn_open(*, user: User, session_id: int, content: str, client_id: uuid.UUI
     An ApplicationError about the question propagates (nothing was saved, no frame sent); a failure after the
     question is saved is returned instead, so the turn can still report it and finish the answer as an error.
     """
-    session = session_get(user=user, session_id=session_id)
-    question, duplicate = user_message_submit(session=session, content=content, client_id=client_id)
+    access = session_access(user=user, session_id=session_id)
+    session = access.session
+    question, duplicate = user_message_submit(
+        session=session, content=content, client_id=client_id, author=user, can_write=access.can_write
+    )
     if duplicate:
         return TurnOpened(session=session, question=question, duplicate=True)
+    if not assistant_is_asked(session=session, content=question.content):
+        return TurnOpened(session=session, question=question)
     # Created now, not when the provider starts: one trip less to the database thread before the first token.
     answer = assistant_message_start(session=session, model="", provider="", fallback_from=[])
     opened = TurnOpened(session=session, question=question, answer=answer)
@@ -203,21 +211,24 @@ def _turn_context(*, user: User, session: ChatSession, question: Message) -> Tur
     document: it could only return nothing.
     """
     preferences = preferences_get(user=user)
-    history = message_history(session=session, before_id=question.pk)
-    context = TurnContext(preferences=preferences, history=history, prompt=None)
+    shared = session_is_shared(session=session)
+    history = message_history(session=session, before_id=question.pk, named=shared)
+    asked = speaker_named(question.content, user.username) if shared else question.content
+    context = TurnContext(preferences=preferences, history=history, prompt=None, question=asked)
     if not preferences.use_rag or not grounding_possible(user=user):
         # Searched and found nothing when the user has no documents: the client still gets an empty `sources`.
         context.grounding = Grounding(searched=preferences.use_rag)
-        context.prompt = _prompt(question=question.content, context=context, grounding=context.grounding)
+        context.prompt = _prompt(question=context.question, context=context, grounding=context.grounding)
     return context
 
 
-def _grounded_prompt(*, user: User, question: str, context: TurnContext) -> tuple[Grounding, list[ChatMessage]]:
+def _grounded_prompt(*, user: User, context: TurnContext) -> tuple[Grounding, list[ChatMessage]]:
+    """Passages from the asking person's own documents and shared ones (in a room, never another member's)."""
     previous_questions = [m.content for m in context.history if m.role == "user"]
     grounding = grounding_for(
-        user=user, question=question, history=previous_questions, top_k=context.preferences.rag_top_k
+        user=user, question=context.question, history=previous_questions, top_k=context.preferences.rag_top_k
     )
-    return grounding, _prompt(question=question, context=context, grounding=grounding)
+    return grounding, _prompt(question=context.question, context=context, grounding=grounding)
 
 
 def _prompt(*, question: str, context: TurnContext, grounding: Grounding) -> list[ChatMessage]:

@@ -20,7 +20,7 @@ from realtime_chat.core.errors import NotFound
 CLIENT_ID = uuid.UUID("6f1c2a9e-0d4b-4c1e-9a51-3f0e8d2b7c10")
 SOURCE = Source(number=1, chunk_id=7, document_id=3, title="Quenby", page=None, snippet="…", cited=True)
 MESSAGE: MessageData = {
-    "id": 12, "session_id": 4, "role": "assistant", "content": "Hello [1]", "status": "complete", "client_id": None,
+    "id": 12, "session_id": 4, "role": "assistant", "author": None, "content": "Hello [1]", "status": "complete", "client_id": None,
     "model": "smollm2:135m", "provider": "ollama@http://127.0.0.1:11434", "fallback_from": [], "error": "",
     "prompt_tokens": 30, "completion_tokens": 3, "first_token_ms": 41, "total_ms": 90, "sources": [SOURCE],
     "created_at": "2025-01-01T12:00:00.000000Z",
@@ -33,7 +33,9 @@ EVERY_FRAME: list[ServerFrame] = [
     frames.ready(session_id=4, user="ada", expires_in=300),
     frames.auth_renewed(expires_in=299),
     frames.pong(),
-    frames.message_created(message={**MESSAGE, "role": "user", "client_id": str(CLIENT_ID)}, client_id=CLIENT_ID),
+    frames.message_created(
+        message={**MESSAGE, "role": "user", "author": "ada", "client_id": str(CLIENT_ID)}, client_id=CLIENT_ID
+    ),
     frames.message_created(message=MESSAGE, client_id=None, duplicate=True),
     frames.assistant_start(message_id=12, model="smollm2:135m", provider="ollama@x", fallback_from=("ollama@y",)),
     frames.token(message_id=12, delta="Hel", offset=0),
@@ -42,6 +44,9 @@ EVERY_FRAME: list[ServerFrame] = [
     frames.sources(message_id=12, sources=[]),
     frames.assistant_end(message=MESSAGE, usage=USAGE),
     frames.assistant_end(message=MESSAGE, usage={**USAGE, "first_token_ms": None, "prompt_tokens": None}),
+    frames.presence(online=["ada", "bob"]),
+    frames.presence(online=[]),
+    frames.typing(user="ada"),
     frames.error(code="invalid_json", detail="Frames must be JSON text."),
     frames.error_from(NotFound("Not found."), client_id=CLIENT_ID),
     frames.error(code="invalid", detail="content: This field is required.", errors={"content": ["Required."]}),

@@ -22,7 +22,8 @@ from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import token_pair_issue
 from realtime_chat.chat.frames import check_server_frame
 from realtime_chat.chat.models import ChatSession, Message
-from realtime_chat.chat.services.chat import preferences_update, session_create
+from realtime_chat.chat.services.chat import member_add, preferences_update, session_create
+from tests.factories import UserFactory
 from tests.servers import DaphneServer, LocalModelServer, database_url
 
 pytestmark = [pytest.mark.live_server, pytest.mark.llm, pytest.mark.django_db(transaction=True)]
@@ -152,3 +153,35 @@ async def test_kill_9_of_the_generating_process_frees_the_session_within_a_minut
     assert answered.status == "complete"
     async with httpx.AsyncClient() as client:  # the survivor still serves everything
         assert (await client.get(f"{second.url}/api/health/live/")).status_code == 200
+
+
+async def test_two_people_on_two_processes_share_a_room(two_processes, session, user) -> None:
+    first, second = two_processes
+    bob = await database_sync_to_async(UserFactory)(username="bob")
+    await database_sync_to_async(member_add)(session=session, username="bob", role="member")
+    owner = await open_socket(first, session, user)
+    member = await open_socket(second, session, bob)
+
+    assert await presence_becomes(owner, sorted([user.username, "bob"]))  # bob is online on the other process
+    await member.send(json.dumps({"type": "typing"}))
+    assert await receive(owner) == {"type": "typing", "user": "bob"}
+    await member.send(json.dumps({"type": "message", "content": "Say hello to everyone."}))
+
+    owner_frames, member_frames = await until_end(owner), await until_end(member)
+    for frames in (owner_frames, member_frames):
+        assert frames[0]["type"] == "message.created" and frames[0]["message"]["author"] == "bob"
+    owner_text = "".join(f["delta"] for f in owner_frames if f["type"] == "token")
+    assert owner_text == "".join(f["delta"] for f in member_frames if f["type"] == "token")
+    assert owner_frames[-1]["message"]["content"] == owner_text != ""
+    await member.close()
+    assert await presence_becomes(owner, [user.username])
+    await owner.close()
+
+
+async def presence_becomes(socket: ClientConnection, online: list[str]) -> bool:
+    """Whether a presence frame saying exactly `online` arrives (earlier presence frames are passed over)."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
+        check_server_frame(frame)
+        if frame["type"] == "presence" and frame["online"] == online:
+            return True

@@ -1,10 +1,11 @@
 """Top-level URLs. The API lives under /api/, the browser UI at the root."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from realtime_chat.accounts.admin_login import admin_login
+from realtime_chat.core.api.errors import api_not_found
 
 urlpatterns = [
     path("admin/login/", admin_login),  # the admin's own login page, throttled like the API's login
@@ -15,6 +16,7 @@ urlpatterns = [
     path("api/", include("realtime_chat.chat.api.urls")),
     path("api/", include("realtime_chat.core.api.urls")),
     path("api/", include("rag.api.urls")),
+    re_path(r"^api/", api_not_found),  # any other /api/ path: a JSON 404, DEBUG or not
     path("", include("frontend.urls")),
 ]
 

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -88,6 +90,27 @@ def client_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
     from django.views.defaults import bad_request
 
     return bad_request(request, exc)
+
+
+@csrf_exempt  # an unknown path answers 404 to any method; there is nothing to protect
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """Every /api/ path no endpoint matched (config/urls.py routes them here last). With DEBUG on, Django answers
+    a 404 with its HTML debug page, never handler404. A GET without its trailing slash is redirected as
+    APPEND_SLASH would; another method is told the path instead (a redirect would lose its body)."""
+    with_slash = f"{request.path_info}/"
+    if settings.APPEND_SLASH and not request.path_info.endswith("/") and _is_endpoint(with_slash):
+        if request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+        detail = f"Not found. API paths end with a slash: {request.path}/"
+        return JsonResponse({"detail": detail, "code": "not_found"}, status=404)
+    return not_found(request)
+
+
+def _is_endpoint(path: str) -> bool:
+    try:
+        return resolve(path).func is not api_not_found
+    except Resolver404:
+        return False
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

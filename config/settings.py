@@ -237,6 +237,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# A monitor sending `Authorization: Bearer <HEALTH_TOKEN>` sees what each health check found, as staff do; anyone
+# else only whether it passed. Empty: staff only.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 

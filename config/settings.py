@@ -299,6 +299,9 @@ RAG_EXTRACT_MEMORY_MB = env.int("RAG_EXTRACT_MEMORY_MB", default=1024)  # addres
 RAG_INGEST_MAX_ATTEMPTS = env.int("RAG_INGEST_MAX_ATTEMPTS", default=3)  # then a document is failed for good
 # A document `processing` longer than this is considered abandoned by its worker and queued again.
 RAG_PROCESSING_TIMEOUT_MINUTES = env.int("RAG_PROCESSING_TIMEOUT_MINUTES", default=30)
+# A document still `pending` this long after it was queued lost its task (a broker restart, a dropped task) and is
+# queued again; each re-queue counts as an attempt. Longer than the queue's longest wait, or work is done twice.
+RAG_PENDING_TIMEOUT_MINUTES = env.int("RAG_PENDING_TIMEOUT_MINUTES", default=60)
 RAG_HNSW_THRESHOLD = env.int("RAG_HNSW_THRESHOLD", default=50_000)  # vectors: exact below, HNSW from here
 RAG_HNSW_M = env.int("RAG_HNSW_M", default=32)
 RAG_HNSW_EF_CONSTRUCTION = env.int("RAG_HNSW_EF_CONSTRUCTION", default=64)

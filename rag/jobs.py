@@ -13,6 +13,13 @@ PERIODIC_JOBS = [
         timeout_seconds=120,
     ),
     PeriodicJob(
+        "queue again documents whose ingestion task was lost",
+        "rag.maintenance.documents_requeue_pending",
+        Schedule.MINUTES,
+        minutes=5,
+        timeout_seconds=120,
+    ),
+    PeriodicJob(
         "remove stray document files, fail documents without a file",
         "rag.maintenance.document_files_sweep_task",
         Schedule.DAILY,

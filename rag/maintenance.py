@@ -1,6 +1,6 @@
-"""Periodic housekeeping of documents (scheduled in rag/jobs.py): stuck ingestions and stray files.
+"""Periodic housekeeping of documents (scheduled in rag/jobs.py): stuck ingestions, lost tasks and stray files.
 
-Both are safe to run twice and work in bounded batches.
+Each is safe to run twice and works in bounded batches.
 """
 
 import logging
@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.db.models import F
 from django.utils import timezone
 
 from rag.ingestion.pipeline import document_fail
@@ -35,6 +36,26 @@ def documents_retry_stuck() -> str:
             Document.objects.filter(pk=document.pk).update(status=Document.Status.PENDING, updated_at=timezone.now())
             document_ingest_queue(document=document)
     return f"{len(stuck)} stuck document(s) retried or failed"
+
+
+def documents_requeue_pending() -> str:
+    """Documents still `pending` RAG_PENDING_TIMEOUT_MINUTES after they were queued lost their task (a broker that
+    restarted without its queue, a task dropped after its retries) and would wait forever: they are queued again.
+    The task never ran to count an attempt, so each re-queue counts as one: a document whose task keeps vanishing
+    is failed after RAG_INGEST_MAX_ATTEMPTS instead of being queued every few minutes for ever."""
+    cutoff = timezone.now() - timedelta(minutes=settings.RAG_PENDING_TIMEOUT_MINUTES)
+    lost = list(Document.objects.filter(status=Document.Status.PENDING, updated_at__lt=cutoff)[:BATCH])
+    for document in lost:
+        if document.attempts >= settings.RAG_INGEST_MAX_ATTEMPTS:
+            reason = f"Its ingestion was queued {document.attempts} times and never started. Try reindexing."
+            document_fail(document=document, reason=reason)
+            continue
+        still_pending = Document.objects.filter(pk=document.pk, status=Document.Status.PENDING)
+        if still_pending.update(attempts=F("attempts") + 1, updated_at=timezone.now()):  # not started meanwhile
+            document_ingest_queue(document=document)
+    if lost:
+        logger.warning("%d document(s) pending since before %s queued again or failed", len(lost), cutoff)
+    return f"{len(lost)} pending document(s) queued again or failed"
 
 
 @dataclass(frozen=True)

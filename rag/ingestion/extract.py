@@ -59,13 +59,15 @@ class Extracted:
 
 
 def content_kind(head: bytes) -> str:
-    """What the first bytes say: pdf, zip, html, text or binary."""
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"
+    """What the first bytes say: pdf, zip, html, text or binary. A format's magic at offset 0 wins over a `%PDF-`
+    further on (PDF readers look for it anywhere in the first 1024 bytes): an executable (or archive) with a PDF
+    after its header is a polyglot, and stays what its header says."""
     if head.startswith(_BINARY_MAGIC):
         return "binary"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "text"  # UTF-16 with a byte-order mark: NUL bytes are expected
     if b"\x00" in head[:4096]:

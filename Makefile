@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help run test lint format migrate superuser schedules bench clean system-deps
+.PHONY: help run test lint format migrate superuser schedules bench clean system-deps secret-key
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,7 +48,10 @@ migrate: $(VENV)/.base-installed ## Apply database migrations
 schedules: migrate ## Create the periodic jobs (idempotent)
 	$(PY) manage.py setup_schedules
 
-run: schedules ## Set up and run the whole product on http://127.0.0.1:$(PORT)
+secret-key: $(VENV)/bin/python ## Give this checkout a SECRET_KEY of its own in .env (once; never in production)
+	@$(PY) -m realtime_chat.core.dev_secret_key
+
+run: secret-key schedules ## Set up and run the whole product on http://127.0.0.1:$(PORT)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py rag_prepare_model
 	PORT=$(PORT) $(PY) manage.py runstack

@@ -338,6 +338,8 @@ async def check_idle_sockets(sockets: list[ClientConnection], result: HoldResult
     async def ping(socket: ClientConnection) -> None:
         await socket.send(json.dumps({"type": "ping"}))
         frame = json.loads(await asyncio.wait_for(socket.recv(), 30))
+        while frame["type"] == "presence":  # sent after `ready` and whenever who is online changes
+            frame = json.loads(await asyncio.wait_for(socket.recv(), 30))
         if frame != {"type": "pong"}:
             raise RuntimeError(f"expected pong, got {frame}")
 

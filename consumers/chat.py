@@ -44,6 +44,7 @@ from realtime_chat.chat.presence import PRESENCE_REFRESH_SECONDS, presence_store
 from realtime_chat.chat.selectors import session_get
 from realtime_chat.chat.services.turns import chat_turn
 from realtime_chat.core.errors import ApplicationError, NotFound
+from realtime_chat.core.rate_window import hits_within_limit
 
 logger = logging.getLogger(__name__)
 GROUP_EVENTS = {"chat.frame": "chat_frame", "chat.member_removed": "chat_member_removed"}  # from chat.broadcast
@@ -266,6 +267,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
 
 async def _connection_allowed(user: User) -> bool:
-    key = f"ws-connects:{user.pk}"
-    await cache.aadd(key, 0, timeout=60)
-    return await cache.aincr(key) <= settings.CHAT_CONNECTIONS_PER_MINUTE
+    """At most CHAT_CONNECTIONS_PER_MINUTE new sockets a user a minute: an atomic count in a fixed window."""
+    return await hits_within_limit(
+        f"ws-connects:{user.pk}", limit=settings.CHAT_CONNECTIONS_PER_MINUTE, window_seconds=60
+    )

@@ -199,3 +199,12 @@ def test_older_history_goes_on_top_and_the_reader_stays_where_they_were(view: Pa
     regenerate = view.locator('[data-testid="message-regenerate"]:visible')
     assert regenerate.count() == 1
     assert view.locator('[data-message-id="150"] [data-testid="message-regenerate"]').is_visible()
+
+
+def test_the_last_question_and_answer_are_found_in_an_older_page_too(view: Page) -> None:
+    view.evaluate(CHAT_VIEW)
+    view.evaluate("(page) => view.setHistory(page, { hasOlder: true })", [])
+    view.evaluate("(page) => view.prependHistory(page, { hasOlder: false })", history(1, 4))
+    assert view.evaluate("view.lastQuestion()") == "message 3\n\nwith a second paragraph"
+    assert view.locator('[data-message-id="4"] [data-testid="message-regenerate"]').is_visible()
+    assert view.locator('[data-testid="message-regenerate"]:visible').count() == 1

@@ -141,7 +141,10 @@ export class ChatView {
   /** A page of older history (oldest first) on top, the view kept on what the reader was looking at. */
   prependHistory(messages, { hasOlder = false } = {}) {
     const { scrollHeight, scrollTop } = this.root;
-    this.edge.after(...messages.map(messageElement));
+    const page = document.createElement("div");
+    page.className = "history-page"; // one box for the list to place, not one per message: see app.css
+    page.append(...messages.map(messageElement));
+    this.edge.after(page);
     this.setOlder(hasOlder ? "more" : "none");
     if (this.pinned) this.scrollToEnd(true);
     else this.root.scrollTop = scrollTop + this.root.scrollHeight - scrollHeight;
@@ -310,9 +313,14 @@ export class ChatView {
 
   /** The last message of a kind, looked for from the end (history can be long). */
   lastOf(testid) {
-    let element = this.root.lastElementChild;
-    while (element && element.dataset.testid !== testid) element = element.previousElementSibling;
-    return element;
+    for (let child = this.root.lastElementChild; child; child = child.previousElementSibling) {
+      if (child.dataset.testid === testid) return child;
+      if (child.classList.contains("history-page")) {
+        const found = child.querySelectorAll(`[data-testid="${testid}"]`);
+        if (found.length) return found[found.length - 1];
+      }
+    }
+    return null;
   }
 
   nearBottom() {

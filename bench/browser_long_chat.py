@@ -15,6 +15,8 @@ measures inside it:
   page's clock is mapped to through Chrome DevTools' timestamps; when the page itself received the frame earlier
   (the observer waited for the processor), that is the arrival. How long after arrival the page received it is
   printed as well: a page busy with other work receives it late;
+- before streaming, each window scrolls up to the start of the chat and back down, so the page shows all of it
+  (history it fetches as the reader scrolls up included), as it would after someone read back through the chat;
 - **long tasks**: the page's `longtask` entries (over 50 ms) from sending the question to the last word painted;
 - **layout**: Chrome's own count and duration of layouts in that time (`Performance.getMetrics`), and the
   page's animation frames that ran a callback.
@@ -477,6 +479,20 @@ def collect(tab: Tab, before: dict[str, float], arrived_at: float, result: Strea
     result.frames.append(word["frames"])
 
 
+def show_whole_chat(page: Page) -> int:
+    """Scrolls to the top until no older message comes, then back to the end: the reader went through it all.
+    Returns how many messages the page then shows."""
+    count, unchanged = -1, 0
+    while unchanged < 3:
+        page.evaluate("document.getElementById('messages').scrollTop = 0")
+        page.wait_for_timeout(250)
+        now = page.locator("#messages [data-message-id]").count()
+        count, unchanged = now, (unchanged + 1 if now == count else 0)
+    page.evaluate("const list = document.getElementById('messages'); list.scrollTop = list.scrollHeight")
+    page.wait_for_timeout(500)
+    return count
+
+
 def send_question(page: Page, text: str) -> None:
     box = page.get_by_test_id("composer-input")
     box.fill(text)
@@ -564,11 +580,12 @@ def run(server: DaphneServer, chats: dict[str, dict[str, int]], args: argparse.N
             report_open(size, result)
         open_chat(tab.page, "stream")
         wait_connected(tab.page)
+        shown = show_whole_chat(tab.page)
         observer = Observer(server, chats["stream"]["id"])
         results = measure_streams([tab], observer, args.streams)
         observer.close()
-        report_stream(f"stream {args.tokens} tokens at the end of a {STREAMED_CHAT_SIZE:,}-message chat, one tab "
-                      f"({args.streams} answers)", results)  # fmt: skip
+        report_stream(f"stream {args.tokens} tokens at the end of a {STREAMED_CHAT_SIZE:,}-message chat, one tab, "
+                      f"{shown:,} messages shown ({args.streams} answers)", results)  # fmt: skip
         tab.page.close()
         url = f"{server.url}/?s={chats['tabs']['id']}"  # opens the chat once logged in
         tabs = [open_tab(new_window(browser), url) for _ in range(args.tabs)]
@@ -576,10 +593,12 @@ def run(server: DaphneServer, chats: dict[str, dict[str, int]], args: argparse.N
             log_in(each)
         for each in tabs:
             wait_connected(each.page)
+            shown = show_whole_chat(each.page)
         observer = Observer(server, chats["tabs"]["id"])
         results = measure_streams(tabs, observer, args.streams)
         observer.close()
-        report_stream(f"the same with {args.tabs} windows open on the chat ({args.streams} answers)", results)
+        report_stream(f"the same with {args.tabs} windows open on the chat, {shown:,} messages shown in each "
+                      f"({args.streams} answers)", results)  # fmt: skip
         browser.close()
 
 

@@ -223,6 +223,8 @@ class App {
       case "ready":
         return this.ready();
       case "pong":
+      case "presence": // who is online and who is typing: this page does not show them (yet)
+      case "typing":
         return undefined;
       case "message.created":
         this.chat.messageCreated(frame);

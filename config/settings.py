@@ -264,6 +264,11 @@ OLLAMA_FALLBACK_HOST = env.str("OLLAMA_FALLBACK_HOST", default="").rstrip("/")
 OPENAI_COMPAT_URL = env.str("OPENAI_COMPAT_URL", default="").rstrip("/")
 OPENAI_COMPAT_MODEL = env.str("OPENAI_COMPAT_MODEL", default="")
 OPENAI_COMPAT_API_KEY = env.str("OPENAI_COMPAT_API_KEY", default="")
+# What clients see as a message's provider (frames, saved messages, the model list): a name, never the address.
+# One name per provider; two alike stop the start-up.
+OLLAMA_NAME = env.str("OLLAMA_NAME", default="ollama")
+OLLAMA_FALLBACK_NAME = env.str("OLLAMA_FALLBACK_NAME", default="ollama-fallback")
+OPENAI_COMPAT_NAME = env.str("OPENAI_COMPAT_NAME", default="openai-compatible")
 LLM_CONNECT_TIMEOUT_SECONDS = env.float("LLM_CONNECT_TIMEOUT_SECONDS", default=5.0)
 LLM_FIRST_TOKEN_TIMEOUT_SECONDS = env.float("LLM_FIRST_TOKEN_TIMEOUT_SECONDS", default=60.0)
 LLM_IDLE_TIMEOUT_SECONDS = env.float("LLM_IDLE_TIMEOUT_SECONDS", default=30.0)

@@ -10,3 +10,6 @@ class LlmConfig(AppConfig):
 
     def ready(self) -> None:
         from realtime_chat.llm import health_checks  # noqa: F401  (registers the llm check)
+        from realtime_chat.llm.factory import check_configuration
+
+        check_configuration()

@@ -32,6 +32,7 @@ class CircuitBreaker:
         await self._store.aset(self._key(provider, model), reason, timeout=timeout)
 
     def _key(self, provider: str, model: str) -> str:
-        # Hashed: provider names are URLs, which some cache backends refuse as keys.
+        # Hashed: names are free text (colons, spaces), which some cache backends refuse in keys. A provider's name
+        # is unique in its chain (`FallbackChain` refuses two alike), so it keys the cool-down as well as an address.
         digest = hashlib.sha256(f"{provider}\n{model}".encode()).hexdigest()[:32]
         return f"{self.key_prefix}{digest}"

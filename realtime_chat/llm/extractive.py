@@ -30,6 +30,7 @@ _WORD = re.compile(r"\S+\s*")
 
 class ExtractiveProvider:
     name = "extractive"
+    address = "in-process"
     model = "extractive"
 
     async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:

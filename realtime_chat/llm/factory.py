@@ -3,6 +3,7 @@
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from realtime_chat.llm.circuit_breaker import CircuitBreaker
 from realtime_chat.llm.extractive import ExtractiveProvider
@@ -16,19 +17,28 @@ from realtime_chat.llm.types import ModelInfo, Timeouts
 def build_chain(*, preferred_model: str | None = None) -> FallbackChain:
     """The chain a chat uses, in order: the preferred model on the primary Ollama, its default model, the
     fallback Ollama, the OpenAI-compatible server, then the extractive last resort (each only when configured).
+    Each provider goes by the name its settings give it (`OLLAMA_NAME`, ...): clients see names, never addresses.
     """
     timeouts = Timeouts.from_settings()
-    primary = OllamaProvider(settings.OLLAMA_HOST, model=settings.OLLAMA_MODEL, timeouts=timeouts)
+    primary = OllamaProvider(
+        settings.OLLAMA_HOST, name=settings.OLLAMA_NAME, model=settings.OLLAMA_MODEL, timeouts=timeouts
+    )
     entries = []
     if preferred_model and preferred_model != settings.OLLAMA_MODEL:
         entries.append(ChainEntry(primary, preferred_model))
     entries.append(ChainEntry(primary, settings.OLLAMA_MODEL))
     if settings.OLLAMA_FALLBACK_HOST:
-        fallback = OllamaProvider(settings.OLLAMA_FALLBACK_HOST, model=settings.OLLAMA_MODEL, timeouts=timeouts)
+        fallback = OllamaProvider(
+            settings.OLLAMA_FALLBACK_HOST,
+            name=settings.OLLAMA_FALLBACK_NAME,
+            model=settings.OLLAMA_MODEL,
+            timeouts=timeouts,
+        )
         entries.append(ChainEntry(fallback, settings.OLLAMA_MODEL))
     if settings.OPENAI_COMPAT_URL and settings.OPENAI_COMPAT_MODEL:
         compatible = OpenAICompatibleProvider(
             settings.OPENAI_COMPAT_URL,
+            name=settings.OPENAI_COMPAT_NAME,
             model=settings.OPENAI_COMPAT_MODEL,
             api_key=settings.OPENAI_COMPAT_API_KEY,
             timeouts=timeouts,
@@ -37,6 +47,15 @@ def build_chain(*, preferred_model: str | None = None) -> FallbackChain:
     if settings.LLM_EXTRACTIVE_FALLBACK:
         entries.append(ChainEntry(ExtractiveProvider(), ExtractiveProvider.model))
     return FallbackChain(entries, breaker=CircuitBreaker(cooldown_seconds=settings.LLM_COOLDOWN_SECONDS))
+
+
+def check_configuration() -> None:
+    """Build the chain once at start-up, so that a configuration it refuses (two providers with one name) stops the
+    process instead of failing every chat."""
+    try:
+        build_chain()
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(f"{exc} (see OLLAMA_NAME, OLLAMA_FALLBACK_NAME, OPENAI_COMPAT_NAME)") from exc
 
 
 async def available_models() -> list[ModelInfo]:

@@ -2,6 +2,7 @@
 
 Switching only before the first token means a user never sees two models' text mixed in one answer (Haystack's
 `FallbackChatGenerator` makes the same choice). A failed provider is skipped for a cool-down (`CircuitBreaker`).
+Providers are told apart by name, in what clients see and in the cool-down, so two of a chain never share one.
 """
 
 import asyncio
@@ -9,6 +10,8 @@ import logging
 from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
+
+from django.core.exceptions import ImproperlyConfigured
 
 from realtime_chat.llm.circuit_breaker import CircuitBreaker
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable, ProviderUnavailable
@@ -32,6 +35,7 @@ class ChainEntry:
 
     @property
     def label(self) -> str:
+        """The entry as clients see it (in `fallback_from`): the provider's name, never its address."""
         return f"{self.provider.name}/{self.model}"
 
 
@@ -39,10 +43,14 @@ class FallbackChain:
     """An `LLMProvider` over ordered entries. The entry decides the model: `options.model` is replaced by it."""
 
     name = "fallback"
+    address = "in-process"
 
     def __init__(self, entries: Sequence[ChainEntry], *, breaker: CircuitBreaker | None = None) -> None:
+        """Raises `ImproperlyConfigured` if a provider has no name or shares one with another provider (one
+        provider may serve several entries)."""
         self.entries = tuple(entries)
         self.breaker = breaker or CircuitBreaker()
+        _check_names(self.entries)
 
     async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:
         """Raises `GenerationInterrupted` after `Started`, `NoProviderAvailable` if no entry ever started."""
@@ -66,24 +74,41 @@ class FallbackChain:
                 await self.breaker.trip(entry.provider.name, entry.model, exc.reason)
                 if started:  # a provider that broke its contract still must not hand over mid-answer
                     raise GenerationInterrupted(exc.provider, exc.reason, "".join(shown)) from exc
-                logger.warning("LLM provider %s unavailable, trying the next: %s", entry.label, exc.reason)
+                logger.warning(
+                    "LLM provider %s at %s unavailable, trying the next: %s",
+                    entry.label,
+                    entry.provider.address,
+                    exc.reason,
+                )
                 skipped.append(f"{entry.label}: {exc.reason}")
             except GenerationInterrupted as exc:
                 await self.breaker.trip(entry.provider.name, entry.model, exc.reason)
-                logger.warning("LLM provider %s interrupted mid-answer: %s", entry.label, exc.reason)
+                logger.warning(
+                    "LLM provider %s at %s interrupted mid-answer: %s", entry.label, entry.provider.address, exc.reason
+                )
                 raise
         raise NoProviderAvailable(tuple(skipped))
 
     async def models(self) -> list[ModelInfo]:
-        """Every model of every reachable provider (a provider listed twice is asked once)."""
+        """Every model of every reachable provider (a provider serving several entries is asked once)."""
         providers = list({entry.provider.name: entry.provider for entry in self.entries}.values())
         listings = await asyncio.gather(*(_models_or_none(provider) for provider in providers))
         return [model for listing in listings for model in listing]
+
+
+def _check_names(entries: Sequence[ChainEntry]) -> None:
+    named: dict[str, LLMProvider] = {}
+    for entry in entries:
+        name = entry.provider.name
+        if not name.strip():
+            raise ImproperlyConfigured(f"the provider at {entry.provider.address} has an empty name")
+        if named.setdefault(name, entry.provider) is not entry.provider:
+            raise ImproperlyConfigured(f"two providers of the chain are named {name!r}: each needs a name of its own")
 
 
 async def _models_or_none(provider: LLMProvider) -> list[ModelInfo]:
     try:
         return await provider.models()
     except ProviderUnavailable as exc:
-        logger.info("Not listing models of %s: %s", provider.name, exc.reason)
+        logger.info("Not listing models of %s at %s: %s", provider.name, provider.address, exc.reason)
         return []

@@ -19,7 +19,7 @@ from realtime_chat.llm.types import ChatMessage, Finished, GenerationOptions, Mo
 
 
 class OllamaProvider(NetworkProvider):
-    """Chats with `model` (or `options.model`) on the Ollama server at `host`.
+    """Chats with `model` (or `options.model`) on the Ollama server at `host`; clients know it as `name`.
 
     A client is opened per call and closed with it: streams may be consumed on different event loops, and
     closing the client is what tells the server that a stopped chat no longer needs the model.
@@ -28,16 +28,16 @@ class OllamaProvider(NetworkProvider):
     # What can go wrong on the wire; anything else is a bug and propagates as itself.
     failures = (ollama.ResponseError, httpx.HTTPError, OSError, ValueError)
 
-    def __init__(self, host: str, *, model: str, timeouts: Timeouts | None = None) -> None:
+    def __init__(self, host: str, *, name: str, model: str, timeouts: Timeouts | None = None) -> None:
         self.host = host.rstrip("/")
-        super().__init__(f"ollama@{self.host}", model=model, timeouts=timeouts)
+        super().__init__(self.host, name=name, model=model, timeouts=timeouts)
 
     async def models(self) -> list[ModelInfo]:
         try:
             async with self._client() as client, asyncio.timeout(self._timeouts.connect + self._timeouts.idle):
                 listing = await client.list()
         except (*self.failures, TimeoutError) as exc:
-            raise ProviderUnavailable(self.name, self._describe(exc)) from exc
+            raise ProviderUnavailable(self.name, self._reason(exc)) from exc
         return [
             ModelInfo(
                 name=entry.model or "",

@@ -23,13 +23,16 @@ class ServerError(Exception):
 
 
 class OpenAICompatibleProvider(NetworkProvider):
-    """Streams `POST {base}/v1/chat/completions` as server-sent events; `base` may end in `/v1` or not."""
+    """Streams `POST {base}/v1/chat/completions` as server-sent events; `base` may end in `/v1` or not. Clients
+    know it as `name`."""
 
     failures = (httpx.HTTPError, OSError, ValueError, ServerError)
 
-    def __init__(self, base_url: str, *, model: str, api_key: str = "", timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self, base_url: str, *, name: str, model: str, api_key: str = "", timeouts: Timeouts | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
-        super().__init__(f"openai@{self.base_url}", model=model, timeouts=timeouts)
+        super().__init__(self.base_url, name=name, model=model, timeouts=timeouts)
         self._api_key = api_key
 
     async def models(self) -> list[ModelInfo]:
@@ -40,7 +43,7 @@ class OpenAICompatibleProvider(NetworkProvider):
                 await _raise_for_status(response)
                 listing = response.json()["data"]
         except (*self.failures, KeyError, TypeError) as exc:
-            raise ProviderUnavailable(self.name, self._describe(exc)) from exc
+            raise ProviderUnavailable(self.name, self._reason(exc)) from exc
         return [
             ModelInfo(name=entry["id"], provider=self.name, details={"owned_by": entry.get("owned_by")})
             for entry in listing

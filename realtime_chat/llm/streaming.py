@@ -12,6 +12,7 @@ import functools
 import ssl
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,14 +27,17 @@ class NetworkProvider(abc.ABC):
 
     A subclass turns its wire format into pieces (`_pieces`), names the exceptions its transport raises
     (`failures`) and says why one happened (`_describe`); `stream` guards the pieces with `guarded_stream`.
+    `name` is what clients see; `address`, the server's URL, is for logs only.
     """
 
     failures: ClassVar[tuple[type[BaseException], ...]]
 
-    def __init__(self, name: str, *, model: str, timeouts: Timeouts | None) -> None:
+    def __init__(self, address: str, *, name: str, model: str, timeouts: Timeouts | None) -> None:
+        self.address = address
         self.name = name
         self.model = model
         self._timeouts = timeouts or Timeouts.from_settings()
+        self._quoted_address = _forms_of(address)
 
     def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream:
         model = options.model or self.model
@@ -43,7 +47,7 @@ class NetworkProvider(abc.ABC):
             model=model,
             timeouts=self._timeouts,
             errors=self.failures,
-            describe=self._describe,
+            describe=self._reason,
         )
 
     @abc.abstractmethod
@@ -55,6 +59,22 @@ class NetworkProvider(abc.ABC):
     @abc.abstractmethod
     def _describe(self, exc: BaseException) -> str:
         """A short reason for one of `failures` (or a timeout), fit for `Started.fallback_from` and logs."""
+
+    def _reason(self, exc: BaseException) -> str:
+        """`_describe`, with the server's address replaced by the provider's name wherever a library's or the
+        server's message quotes it (a TLS hostname mismatch, an upstream error): clients see reasons."""
+        reason = self._describe(exc)
+        for quoted in self._quoted_address:
+            reason = reason.replace(quoted, self.name)
+        return reason
+
+
+def _forms_of(address: str) -> tuple[str, ...]:
+    """How a message may quote `address`: whole, as host:port, as the host name. A one-label host name is left
+    out: it is a service's name ("ollama") or a word ("model") that reasons are made of."""
+    where = urlsplit(address)
+    host = where.hostname or ""
+    return tuple(form for form in (address, where.netloc, host if "." in host or ":" in host else "") if form)
 
 
 def wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:

@@ -108,9 +108,13 @@ class LLMProvider(Protocol):
     matches): it raises `ProviderUnavailable` before `Started` and `GenerationInterrupted` after it. A caller
     that stops early must `aclose()` it (`contextlib.aclosing`), which releases the connection so that the
     model server stops generating.
+
+    `name` is what clients see (frames, saved messages, the model list), one per provider of a chain; `address`
+    says where the provider is (a model server's URL), for logs only.
     """
 
     name: str
+    address: str
 
     def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> EventStream: ...
 

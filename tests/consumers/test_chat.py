@@ -252,7 +252,7 @@ async def test_a_turn_streams_tokens_and_persists_both_messages(session: ChatSes
     created, start, end = frames[0], frames[1], frames[-1]
     assert created["client_id"] == client_id
     assert created["message"]["content"] == "Say hello in one word."
-    assert start["provider"].startswith("ollama@") and start["model"] == "smollm2:135m"
+    assert start["provider"] == "ollama" and start["model"] == "smollm2:135m"
     streamed = "".join(f["delta"] for f in frames if f["type"] == "token")
     assert streamed.strip()
     assert end["message"]["content"] == streamed
@@ -421,8 +421,8 @@ async def test_dead_primary_falls_back_and_the_client_sees_it(
     await socket.send_json_to({"type": "message", "content": "Hi"})
     frames = await receive_turn(socket)
     start = next(f for f in frames if f["type"] == "assistant.start")
-    assert start["provider"] == f"ollama@{model_server.url}"
-    assert start["fallback_from"] and settings.OLLAMA_HOST in start["fallback_from"][0]
+    assert start["provider"] == "ollama-fallback"
+    assert start["fallback_from"] == [f"ollama/{MODEL_NAME}: connection refused"]
     assert frames[-1]["message"]["fallback_from"] == start["fallback_from"]
     await socket.disconnect()
 

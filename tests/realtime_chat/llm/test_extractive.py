@@ -33,10 +33,10 @@ def test_a_long_sentence_is_cut_at_a_word() -> None:
 
 
 def test_without_passages_it_says_no_model_is_reachable_and_why() -> None:
-    answer = extractive_answer([], ["ollama@http://a/m: connection refused", "openai@http://b/m: timed out"])
+    answer = extractive_answer([], ["ollama/m: connection refused", "openai-compatible/m: timed out"])
     assert answer.startswith("No language model is reachable right now")
-    assert "- ollama@http://a/m: connection refused" in answer
-    assert "- openai@http://b/m: timed out" in answer
+    assert "- ollama/m: connection refused" in answer
+    assert "- openai-compatible/m: timed out" in answer
     assert "try again" in answer
 
 

@@ -42,8 +42,8 @@ async def hanging_up_listener() -> AsyncIterator[HangingUpListener]:
         yield listener
 
 
-def ollama_entry(url: str, timeouts: Timeouts, model: str = MODEL_NAME) -> ChainEntry:
-    return ChainEntry(OllamaProvider(url, model=model, timeouts=timeouts), model)
+def ollama_entry(name: str, url: str, timeouts: Timeouts) -> ChainEntry:
+    return ChainEntry(OllamaProvider(url, name=name, model=MODEL_NAME, timeouts=timeouts), MODEL_NAME)
 
 
 @pytest.mark.llm
@@ -51,12 +51,15 @@ async def test_a_refused_primary_falls_back_and_says_why(
     closed_port_url: str, local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
     chain = FallbackChain(
-        [ollama_entry(closed_port_url, patient_timeouts), ollama_entry(local_server.url, patient_timeouts)]
+        [
+            ollama_entry("primary", closed_port_url, patient_timeouts),
+            ollama_entry("backup", local_server.url, patient_timeouts),
+        ]
     )
     events = await collect(chain.stream(QUESTION, SHORT))
     started, _ = assert_well_formed(events)
-    assert started.provider == f"ollama@{local_server.url}"
-    assert started.fallback_from == (f"ollama@{closed_port_url}/{MODEL_NAME}: connection refused",)
+    assert started.provider == "backup"
+    assert started.fallback_from == (f"primary/{MODEL_NAME}: connection refused",)
     assert text_of(events).strip()
 
 
@@ -64,9 +67,9 @@ async def test_a_refused_primary_falls_back_and_says_why(
 async def test_a_failed_provider_is_skipped_while_cooling_down(
     hanging_up_listener: HangingUpListener, local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
-    dead = ollama_entry(hanging_up_listener.url, patient_timeouts)
+    dead = ollama_entry("primary", hanging_up_listener.url, patient_timeouts)
     chain = FallbackChain(
-        [dead, ollama_entry(local_server.url, patient_timeouts)], breaker=CircuitBreaker(cooldown_seconds=60)
+        [dead, ollama_entry("backup", local_server.url, patient_timeouts)], breaker=CircuitBreaker(cooldown_seconds=60)
     )
 
     first = await collect(chain.stream(QUESTION, SHORT))
@@ -83,20 +86,23 @@ async def test_a_silent_provider_times_out_before_the_first_token_and_falls_back
     black_hole_url: str, local_server: LocalModelServer, quick_timeouts: Timeouts, patient_timeouts: Timeouts
 ) -> None:
     chain = FallbackChain(
-        [ollama_entry(black_hole_url, quick_timeouts), ollama_entry(local_server.url, patient_timeouts)]
+        [
+            ollama_entry("primary", black_hole_url, quick_timeouts),
+            ollama_entry("backup", local_server.url, patient_timeouts),
+        ]
     )
     events = await collect(chain.stream(QUESTION, SHORT))
     started, _ = assert_well_formed(events)
-    assert started.provider == f"ollama@{local_server.url}"
-    assert started.fallback_from == (f"ollama@{black_hole_url}/{MODEL_NAME}: no first token within 1s",)
+    assert started.provider == "backup"
+    assert started.fallback_from == (f"primary/{MODEL_NAME}: no first token within 1s",)
 
 
 @pytest.mark.llm
 async def test_a_provider_killed_mid_answer_interrupts_without_switching_provider(
     doomed_server: LocalModelServer, local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
-    doomed = ollama_entry(doomed_server.url, patient_timeouts)
-    chain = FallbackChain([doomed, ollama_entry(local_server.url, patient_timeouts)])
+    doomed = ollama_entry("primary", doomed_server.url, patient_timeouts)
+    chain = FallbackChain([doomed, ollama_entry("backup", local_server.url, patient_timeouts)])
     seen: list[StreamEvent] = []
     with pytest.raises(GenerationInterrupted) as raised:
         async with aclosing(chain.stream(STORY, GenerationOptions(max_tokens=1000))) as events:
@@ -115,7 +121,8 @@ async def test_a_provider_killed_mid_answer_interrupts_without_switching_provide
 async def test_without_a_last_resort_a_dead_chain_raises_with_every_reason(
     closed_port_url: str, hanging_up_listener: HangingUpListener, quick_timeouts: Timeouts
 ) -> None:
-    first, second = ollama_entry(closed_port_url, quick_timeouts), ollama_entry(hanging_up_listener.url, quick_timeouts)
+    first = ollama_entry("primary", closed_port_url, quick_timeouts)
+    second = ollama_entry("backup", hanging_up_listener.url, quick_timeouts)
     chain = FallbackChain([first, second])
     with pytest.raises(NoProviderAvailable) as raised:
         await collect(chain.stream(QUESTION, SHORT))
@@ -129,9 +136,9 @@ async def test_without_a_last_resort_a_dead_chain_raises_with_every_reason(
 async def test_models_lists_reachable_providers_and_skips_dead_ones(
     closed_port_url: str, local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
-    live = ollama_entry(local_server.url, patient_timeouts)
+    live = ollama_entry("backup", local_server.url, patient_timeouts)
     chain = FallbackChain(
-        [ollama_entry(closed_port_url, patient_timeouts), live, ollama_entry(local_server.url, patient_timeouts, "x")]
+        [ollama_entry("primary", closed_port_url, patient_timeouts), live, ChainEntry(live.provider, "another-model")]
     )
     models = await chain.models()
     assert [(model.name, model.provider) for model in models] == [(MODEL_NAME, live.provider.name)]

@@ -1,6 +1,9 @@
 """Our providers against real servers: the local model over Ollama's API and its OpenAI-compatible API."""
 
+import asyncio
+import json
 import time
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 import ollama
@@ -21,10 +24,10 @@ SHORT = GenerationOptions(max_tokens=16)
 async def test_ollama_provider_streams_started_tokens_finished(
     local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
-    provider = OllamaProvider(local_server.url, model=MODEL_NAME, timeouts=patient_timeouts)
+    provider = OllamaProvider(local_server.url, name="ollama", model=MODEL_NAME, timeouts=patient_timeouts)
     events = await collect(provider.stream(QUESTION, SHORT))
     started, finished = assert_well_formed(events)
-    assert started.provider == f"ollama@{local_server.url}"
+    assert started.provider == "ollama"
     assert started.model == MODEL_NAME
     assert started.fallback_from == ()
     assert text_of(events).strip()
@@ -35,7 +38,7 @@ async def test_ollama_provider_streams_started_tokens_finished(
 
 @pytest.mark.llm
 async def test_ollama_provider_lists_models(local_server: LocalModelServer, patient_timeouts: Timeouts) -> None:
-    provider = OllamaProvider(local_server.url, model=MODEL_NAME, timeouts=patient_timeouts)
+    provider = OllamaProvider(local_server.url, name="ollama", model=MODEL_NAME, timeouts=patient_timeouts)
     [model] = await provider.models()
     assert model.name == MODEL_NAME
     assert model.provider == provider.name
@@ -47,7 +50,7 @@ async def test_ollama_provider_lists_models(local_server: LocalModelServer, pati
 async def test_ollama_provider_reports_a_missing_model_as_unavailable(
     local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
-    provider = OllamaProvider(local_server.url, model="llama3:70b", timeouts=patient_timeouts)
+    provider = OllamaProvider(local_server.url, name="ollama", model="llama3:70b", timeouts=patient_timeouts)
     with pytest.raises(ProviderUnavailable) as raised:
         await collect(provider.stream(QUESTION, SHORT))
     assert "not found" in raised.value.reason
@@ -55,7 +58,7 @@ async def test_ollama_provider_reports_a_missing_model_as_unavailable(
 
 
 async def test_ollama_provider_reports_a_refused_connection(closed_port_url: str, quick_timeouts: Timeouts) -> None:
-    provider = OllamaProvider(closed_port_url, model=MODEL_NAME, timeouts=quick_timeouts)
+    provider = OllamaProvider(closed_port_url, name="ollama", model=MODEL_NAME, timeouts=quick_timeouts)
     with pytest.raises(ProviderUnavailable) as raised:
         await collect(provider.stream(QUESTION, SHORT))
     assert raised.value.reason == "connection refused"
@@ -64,7 +67,7 @@ async def test_ollama_provider_reports_a_refused_connection(closed_port_url: str
 
 
 async def test_ollama_provider_gives_up_on_a_silent_server(black_hole_url: str, quick_timeouts: Timeouts) -> None:
-    provider = OllamaProvider(black_hole_url, model=MODEL_NAME, timeouts=quick_timeouts)
+    provider = OllamaProvider(black_hole_url, name="ollama", model=MODEL_NAME, timeouts=quick_timeouts)
     started = time.perf_counter()
     with pytest.raises(ProviderUnavailable) as raised:
         await collect(provider.stream(QUESTION, SHORT))
@@ -76,7 +79,7 @@ async def test_ollama_provider_gives_up_on_a_silent_server(black_hole_url: str, 
 async def test_stopping_to_read_closes_the_stream_and_frees_the_server(
     local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
-    provider = OllamaProvider(local_server.url, model=MODEL_NAME, timeouts=patient_timeouts)
+    provider = OllamaProvider(local_server.url, name="ollama", model=MODEL_NAME, timeouts=patient_timeouts)
     story = [ChatMessage(role="user", content="Write a very long story about a dragon and a knight.")]
     async with aclosing(provider.stream(story, GenerationOptions(max_tokens=2000))) as events:
         async for event in events:
@@ -94,11 +97,15 @@ async def test_openai_compatible_provider_streams_with_usage(
     local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
     provider = OpenAICompatibleProvider(
-        f"{local_server.url}/v1", model=MODEL_NAME, api_key="unused-locally", timeouts=patient_timeouts
+        f"{local_server.url}/v1",
+        name="openai-compatible",
+        model=MODEL_NAME,
+        api_key="unused-locally",
+        timeouts=patient_timeouts,
     )
     events = await collect(provider.stream(QUESTION, SHORT))
     started, finished = assert_well_formed(events)
-    assert started.provider == f"openai@{local_server.url}"
+    assert started.provider == "openai-compatible"
     assert text_of(events).strip()
     assert finished.prompt_tokens > 10
     assert 0 < finished.completion_tokens <= 16
@@ -108,7 +115,9 @@ async def test_openai_compatible_provider_streams_with_usage(
 async def test_openai_compatible_provider_lists_models(
     local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
-    provider = OpenAICompatibleProvider(local_server.url, model=MODEL_NAME, timeouts=patient_timeouts)
+    provider = OpenAICompatibleProvider(
+        local_server.url, name="openai-compatible", model=MODEL_NAME, timeouts=patient_timeouts
+    )
     assert [model.name for model in await provider.models()] == [MODEL_NAME]
 
 
@@ -116,7 +125,9 @@ async def test_openai_compatible_provider_lists_models(
 async def test_openai_compatible_provider_reports_a_missing_model(
     local_server: LocalModelServer, patient_timeouts: Timeouts
 ) -> None:
-    provider = OpenAICompatibleProvider(local_server.url, model="gpt-4o", timeouts=patient_timeouts)
+    provider = OpenAICompatibleProvider(
+        local_server.url, name="openai-compatible", model="gpt-4o", timeouts=patient_timeouts
+    )
     with pytest.raises(ProviderUnavailable) as raised:
         await collect(provider.stream(QUESTION, SHORT))
     assert "not found" in raised.value.reason
@@ -126,7 +137,46 @@ async def test_openai_compatible_provider_reports_a_missing_model(
 async def test_openai_compatible_provider_reports_a_refused_connection(
     closed_port_url: str, quick_timeouts: Timeouts
 ) -> None:
-    provider = OpenAICompatibleProvider(closed_port_url, model=MODEL_NAME, timeouts=quick_timeouts)
+    provider = OpenAICompatibleProvider(
+        closed_port_url, name="openai-compatible", model=MODEL_NAME, timeouts=quick_timeouts
+    )
     with pytest.raises(ProviderUnavailable) as raised:
         await collect(provider.stream(QUESTION, SHORT))
     assert raised.value.reason == "connection refused"
+
+
+@pytest.fixture
+async def self_quoting_server() -> AsyncIterator[str]:
+    """A real HTTP server that answers every request with a 502 quoting its own address, as a proxy's error can."""
+    listening: dict[str, str] = {}
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")), 0
+        )
+        await reader.readexactly(length)
+        url, netloc = listening["url"], listening["url"].removeprefix("http://")
+        body = json.dumps({"error": f"no route from {url}/api/chat to the model ({netloc} is a proxy)"}).encode()
+        writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\n")
+        writer.write(b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    listening["url"] = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server:
+        yield listening["url"]
+
+
+@pytest.mark.parametrize("provider_class", [OllamaProvider, OpenAICompatibleProvider])
+async def test_a_reason_quoting_the_servers_address_names_the_provider_instead(
+    provider_class: type[OllamaProvider] | type[OpenAICompatibleProvider],
+    self_quoting_server: str,
+    quick_timeouts: Timeouts,
+) -> None:
+    """Reasons reach clients (`fallback_from`, the extractive answer); the address stays in the server's logs."""
+    provider = provider_class(self_quoting_server, name="models", model=MODEL_NAME, timeouts=quick_timeouts)
+    with pytest.raises(ProviderUnavailable) as raised:
+        await collect(provider.stream(QUESTION, SHORT))
+    assert raised.value.reason == "no route from models/api/chat to the model (models is a proxy) (HTTP 502)"

@@ -20,7 +20,8 @@ from realtime_chat.core.errors import NotFound
 CLIENT_ID = uuid.UUID("6f1c2a9e-0d4b-4c1e-9a51-3f0e8d2b7c10")
 SOURCE = Source(number=1, chunk_id=7, document_id=3, title="Quenby", page=None, snippet="…", cited=True)
 MESSAGE: MessageData = {
-    "id": 12, "session_id": 4, "role": "assistant", "author": None, "content": "Hello [1]", "status": "complete", "client_id": None,
+    "id": 12, "session_id": 4, "role": "assistant", "author": None, "content": "Hello [1]", "status": "complete",
+    "client_id": None,
     "model": "smollm2:135m", "provider": "ollama@http://127.0.0.1:11434", "fallback_from": [], "error": "",
     "prompt_tokens": 30, "completion_tokens": 3, "first_token_ms": 41, "total_ms": 90, "sources": [SOURCE],
     "created_at": "2025-01-01T12:00:00.000000Z",

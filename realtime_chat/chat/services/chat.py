@@ -134,7 +134,7 @@ def user_message_submit(
     if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
         raise MessageTooLong(f"The message is longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters.")
     if client_id is not None:
-        existing = session.messages.filter(client_id=client_id).first()
+        existing = session.messages.select_related("author").filter(client_id=client_id).first()
         if existing is not None:
             return existing, True
     _check_rate(author_id=author.pk if author is not None else session.owner_id)

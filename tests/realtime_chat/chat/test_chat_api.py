@@ -190,11 +190,13 @@ def test_post_message_retry_of_a_saved_client_id_returns_it_and_saves_nothing(
     auth_client: APIClient, session: ChatSession
 ) -> None:
     client_id = uuid.uuid4()
-    saved = Message.objects.create(session=session, role="user", content="hi", client_id=client_id)
+    saved = Message.objects.create(
+        session=session, role="user", content="hi", client_id=client_id, author=session.owner
+    )  # its author is read again, in the turn's async code: loaded with the message (this was a 500)
     payload = {"content": "hi", "client_id": str(client_id)}
     response = auth_client.post(reverse("session-messages", args=[session.pk]), payload, format="json")
     assert response.status_code == 200
-    assert response.json()["id"] == saved.pk
+    assert (response.json()["id"], response.json()["author"]) == (saved.pk, session.owner.username)
     assert list(session.messages.all()) == [saved]
 
 

@@ -208,3 +208,21 @@ def test_the_last_question_and_answer_are_found_in_an_older_page_too(view: Page)
     assert view.evaluate("view.lastQuestion()") == "message 3\n\nwith a second paragraph"
     assert view.locator('[data-message-id="4"] [data-testid="message-regenerate"]').is_visible()
     assert view.locator('[data-testid="message-regenerate"]:visible').count() == 1
+
+
+def test_pages_of_history_off_screen_are_skipped_at_the_size_they_were_drawn(view: Page) -> None:
+    view.evaluate(CHAT_VIEW)
+    view.evaluate("(page) => view.setHistory(page, { hasOlder: true })", history(101, 50))
+    view.evaluate("async () => { view.root.scrollTop = 0; await frame(); }")
+    view.evaluate("(page) => view.prependHistory(page, { hasOlder: false })", history(51, 50))
+    height = view.evaluate("view.root.scrollHeight")
+    state = view.evaluate("""async () => {
+      await frame();
+      await frame();
+      view.root.scrollTop = view.root.scrollHeight;
+      await frame();
+      const oldest = document.querySelector('[data-message-id="51"]');
+      return { drawn: document.querySelectorAll(".history-page.drawn").length, height: view.root.scrollHeight,
+               skipped: !oldest.checkVisibility({ contentVisibilityAuto: true }) };
+    }""")
+    assert state == {"drawn": 2, "height": height, "skipped": True}  # skipped, and nothing moved

@@ -94,7 +94,7 @@ export class ChatView {
   setHistory(messages, { hasOlder = false } = {}) {
     const waiting = [...this.pending.entries()];
     this.clear();
-    this.root.append(...messages.map(messageElement));
+    if (messages.length) this.root.append(historyPage(messages));
     for (const [clientId, entry] of waiting) {
       if (messages.some((m) => m.client_id === clientId)) continue;
       this.root.append(entry.element);
@@ -141,10 +141,7 @@ export class ChatView {
   /** A page of older history (oldest first) on top, the view kept on what the reader was looking at. */
   prependHistory(messages, { hasOlder = false } = {}) {
     const { scrollHeight, scrollTop } = this.root;
-    const page = document.createElement("div");
-    page.className = "history-page"; // one box for the list to place, not one per message: see app.css
-    page.append(...messages.map(messageElement));
-    this.edge.after(page);
+    this.edge.after(historyPage(messages));
     this.setOlder(hasOlder ? "more" : "none");
     if (this.pinned) this.scrollToEnd(true);
     else this.root.scrollTop = scrollTop + this.root.scrollHeight - scrollHeight;
@@ -380,6 +377,19 @@ function historyEdge() {
   edge.dataset.testid = "history-edge";
   edge.setAttribute("role", "status");
   return edge;
+}
+
+/**
+ * A page of history as one block, so the list has a box per page to place rather than one per message. Once it
+ * has been drawn at its real size, the browser may skip it while it is off screen (content-visibility), keeping
+ * that size: a frame then costs the same however far back the reader has scrolled. See app.css.
+ */
+function historyPage(messages) {
+  const page = document.createElement("div");
+  page.className = "history-page";
+  page.append(...messages.map(messageElement));
+  requestAnimationFrame(() => requestAnimationFrame(() => page.classList.add("drawn"))); // after a frame drew it
+  return page;
 }
 
 function changed(element, message) {

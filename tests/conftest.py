@@ -93,3 +93,14 @@ def isolated_rag_storage(settings, tmp_path: Path) -> None:
     settings.RAG_INDEX_DIR = tmp_path / "indexes"
     settings.MEDIA_ROOT = tmp_path / "media"
     snapshot_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _channel_layer_of_this_test() -> Iterator[None]:
+    """Each test runs on an event loop of its own, and the Redis channel layer keeps per-loop state (its receive
+    lock and buffers): a layer left from an earlier test's loop made a later test's teardown wait forever."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.pop("default", None)
+    yield
+    channel_layers.backends.pop("default", None)

@@ -5,9 +5,7 @@ The generating turn appends each flush window's text before sending its frame; a
 reads a snapshot; a process taking over a dead generator's lock reads the text so far to keep it.
 """
 
-import asyncio
 import json
-import weakref
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
@@ -15,6 +13,8 @@ from typing import Protocol
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+
+from realtime_chat.core.redis_clients import LoopRedis
 
 
 @dataclass(frozen=True)
@@ -84,16 +84,10 @@ class RedisAnswerStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._redis = LoopRedis(url)
 
     def _client(self) -> aioredis.Redis:
-        """A client per event loop: its connections belong to the loop that opened them."""
-        loop = asyncio.get_running_loop()
-        if (client := self._clients.get(loop)) is None:
-            client = self._clients[loop] = aioredis.Redis.from_url(self.url)
-        return client
+        return self._redis.client()
 
     @staticmethod
     def _keys(session_id: int) -> tuple[str, str]:

@@ -6,14 +6,14 @@ memory. A user with several tabs counts once. `presence_changed` tells whether t
 one last announced, so each change is announced once, whichever process notices it.
 """
 
-import asyncio
 import time
-import weakref
 from functools import cache
 from typing import Protocol
 
 import redis.asyncio as aioredis
 from django.conf import settings
+
+from realtime_chat.core.redis_clients import LoopRedis
 
 PRESENCE_TTL_SECONDS = 45.0
 PRESENCE_REFRESH_SECONDS = 15.0
@@ -57,16 +57,10 @@ class LocalPresence:
 
 class RedisPresence:
     def __init__(self, url: str) -> None:
-        self.url = url
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._redis = LoopRedis(url, decode_responses=True)
 
     def _client(self) -> aioredis.Redis:
-        loop = asyncio.get_running_loop()
-        if (client := self._clients.get(loop)) is None:
-            client = self._clients[loop] = aioredis.Redis.from_url(self.url, decode_responses=True)
-        return client
+        return self._redis.client()
 
     @staticmethod
     def _key(session_id: int) -> str:

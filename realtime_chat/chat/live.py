@@ -77,6 +77,7 @@ async def stop_on_request(session_id: int) -> AsyncIterator[None]:
         yield
     finally:
         listener.cancel()
+        await asyncio.wait([listener], timeout=LISTEN_RETRY_SECONDS)  # gone before the answer is: nothing left over
         await asyncio.shield(layer.group_discard(group, channel))
 
 

@@ -51,6 +51,8 @@ async def test_a_stop_request_cancels_the_task_generating_that_sessions_answer_o
         await asyncio.wait_for(stopped, timeout=5)
     assert not other.done()
     other.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await other
 
 
 async def test_an_abandoned_answers_text_is_taken_once_and_only_for_that_answer(store: AnswerStore) -> None:

@@ -3,22 +3,21 @@
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import cast
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+
+from realtime_chat.core.middleware import SyncAndAsyncMiddleware
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Where the id stays on the request for log lines written after the middleware returned (Django keeps its own
 # per-request middleware state in META the same way, e.g. CSRF_COOKIE).
 _META_KEY = "REQUEST_ID"
-
-GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
 
 @contextmanager
@@ -34,17 +33,8 @@ def _identified(request: HttpRequest) -> Iterator[str]:
         request_id_var.reset(token)
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(SyncAndAsyncMiddleware):
     """Works for sync and async views, so daphne never has to hop threads just for this."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-        self._async = iscoroutinefunction(get_response)
-        if self._async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self._async:

@@ -1,31 +1,20 @@
 """Query strings are held to the rule of every client's text (core.client_input): no NUL."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import cast
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from realtime_chat.core.api.errors import client_error
 from realtime_chat.core.client_input import InvalidCharacters
+from realtime_chat.core.middleware import SyncAndAsyncMiddleware
 
-GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
-
-class QueryStringMiddleware:
+class QueryStringMiddleware(SyncAndAsyncMiddleware):
     """Refuses a query string holding a NUL (`%00`, the only way one reaches a decoded parameter; Django decodes
     invalid UTF-8 there to U+FFFD, so no lone surrogate can), before any view hands it to a query: PostgreSQL would
     answer a 500. Sync and async alike, so daphne never hops threads for it."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-        self._async = iscoroutinefunction(get_response)
-        if self._async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self._async:

@@ -22,6 +22,10 @@ class ChatSession(models.Model):
     archived = models.BooleanField(default=False)
     generating_since = models.DateTimeField(null=True, blank=True, editable=False)
     generation_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who asked the answer being generated: a user's generations at once are capped across all their sessions.
+    generating_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -34,3 +34,10 @@ class DuplicateDocument(Conflict):
 
 class DocumentBusy(Conflict):
     code = "document_busy"
+
+
+class QuotaExceeded(ApplicationError):
+    """The user's documents (count or bytes) would go over their quota (RAG_MAX_*_PER_USER, or the admin's)."""
+
+    status_code = 413
+    code = "quota_exceeded"

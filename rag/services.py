@@ -21,6 +21,7 @@ from rag.errors import (
 )
 from rag.ingestion.extract import check_docx_container, detect_kind, extract
 from rag.models import Document
+from rag.quota import document_quota_check
 from realtime_chat.accounts.models import User
 from realtime_chat.core.errors import PermissionDenied
 
@@ -58,6 +59,7 @@ def document_store(
     limit = int_setting("RAG_MAX_UPLOAD_BYTES")
     if size > limit:
         raise DocumentTooLarge(f"The file is {size} bytes; the limit is {limit} bytes.")
+    document_quota_check(user=user, size=size)
     name = display_name(upload.name or "")
     upload.seek(0)
     kind = detect_kind(head=upload.read(8192), name=name)

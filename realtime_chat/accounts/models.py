@@ -33,3 +33,25 @@ class RefreshTokenFamilyMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_id} in {self.family}"
+
+
+class UsageLimits(models.Model):
+    """One user's overrides of the site-wide budgets and quotas (set in the admin). An empty field means the
+    setting's default applies; 0 means unlimited, as in the settings."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="usage_limits")
+    daily_token_budget = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Prompt + completion tokens a day (UTC). Empty: CHAT_DAILY_TOKEN_BUDGET."
+    )
+    max_documents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Documents at once. Empty: RAG_MAX_DOCUMENTS_PER_USER."
+    )
+    max_bytes = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Bytes of documents at once. Empty: RAG_MAX_BYTES_PER_USER."
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "usage limits"
+
+    def __str__(self) -> str:
+        return f"Usage limits of {self.user_id}"

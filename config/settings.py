@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "realtime_chat.llm",
     "realtime_chat.local_model",
     "rag",
+    "realtime_chat.attachments",
     "realtime_chat.chat",
     "consumers",
     "frontend",
@@ -321,6 +322,14 @@ RAG_BM25_ENABLED = env.bool("RAG_BM25_ENABLED", default=True)
 RAG_CANDIDATES = env.int("RAG_CANDIDATES", default=50)  # chunks each retriever hands to the fusion
 RAG_RRF_K = env.int("RAG_RRF_K", default=60)
 RAG_SEARCH_MAX_TOP_K = env.int("RAG_SEARCH_MAX_TOP_K", default=20)
+
+# --- Images in chat (realtime_chat/attachments) --------------------------------------------------
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)  # one uploaded image
+# Width x height, read from the header and refused before anything is decoded (a decompression bomb is tiny).
+ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_PIXELS", default=40_000_000)
+ATTACHMENT_QUOTA_BYTES = env.int("ATTACHMENT_QUOTA_BYTES", default=500 * 1024 * 1024)  # each user's stored images
+ATTACHMENTS_PER_MESSAGE = env.int("ATTACHMENTS_PER_MESSAGE", default=4)
+ATTACHMENT_OCR_TIMEOUT_SECONDS = env.float("ATTACHMENT_OCR_TIMEOUT_SECONDS", default=30.0)  # one image's Tesseract run
 
 # --- Files --------------------------------------------------------------------------------------
 STATIC_URL = "/static/"

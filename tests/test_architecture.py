@@ -23,7 +23,14 @@ ALLOWED = {
     "realtime_chat.local_model": {"realtime_chat.core"},
     "realtime_chat.llm": {"realtime_chat.core", "realtime_chat.local_model"},
     "rag": {"realtime_chat.core", "realtime_chat.accounts"},
-    "realtime_chat.chat": {"realtime_chat.core", "realtime_chat.accounts", "realtime_chat.llm", "rag"},
+    "realtime_chat.attachments": {"realtime_chat.core", "realtime_chat.accounts", "rag"},
+    "realtime_chat.chat": {
+        "realtime_chat.core",
+        "realtime_chat.accounts",
+        "realtime_chat.llm",
+        "rag",
+        "realtime_chat.attachments",
+    },
     "consumers": {"realtime_chat.core", "realtime_chat.accounts", "realtime_chat.chat"},
     "frontend": set(),
 }

@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("realtime_chat.accounts.api.urls")),
     path("api/", include("realtime_chat.chat.api.urls")),
+    path("api/", include("realtime_chat.personas.api.urls")),
+    path("api/", include("realtime_chat.memory.api.urls")),
     path("api/", include("realtime_chat.core.api.urls")),
     path("api/", include("rag.api.urls")),
     path("api/", include("realtime_chat.attachments.api.urls")),

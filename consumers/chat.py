@@ -231,6 +231,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         """A frame for everyone but this socket (told directly) or but this socket's user (their own typing)."""
         if "except_channel" in event and event["except_channel"] == self.channel_name:
             return True
+        if "only_user" in event and (self.user is None or event["only_user"] != self.user.username):
+            return True  # one user's own news (their memories): never to a room's other people
         return "except_user" in event and self.user is not None and event["except_user"] == self.user.username
 
     async def chat_member_removed(self, event: dict[str, Any]) -> None:

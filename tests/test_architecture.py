@@ -23,6 +23,8 @@ ALLOWED = {
     "realtime_chat.local_model": {"realtime_chat.core"},
     "realtime_chat.llm": {"realtime_chat.core", "realtime_chat.local_model"},
     "rag": {"realtime_chat.core", "realtime_chat.accounts"},
+    "realtime_chat.personas": {"realtime_chat.core", "realtime_chat.accounts", "realtime_chat.llm"},
+    "realtime_chat.memory": {"realtime_chat.core", "realtime_chat.accounts", "rag"},
     "realtime_chat.attachments": {"realtime_chat.core", "realtime_chat.accounts", "rag"},
     "realtime_chat.chat": {
         "realtime_chat.core",
@@ -30,6 +32,8 @@ ALLOWED = {
         "realtime_chat.llm",
         "rag",
         "realtime_chat.attachments",
+        "realtime_chat.personas",
+        "realtime_chat.memory",
     },
     "consumers": {"realtime_chat.core", "realtime_chat.accounts", "realtime_chat.chat"},
     "frontend": set(),

@@ -21,7 +21,12 @@ def session_control_group(session_id: int) -> str:
 
 
 async def session_broadcast(
-    session_id: int, frame: ServerFrame, *, except_user: str | None = None, except_channel: str | None = None
+    session_id: int,
+    frame: ServerFrame,
+    *,
+    except_user: str | None = None,
+    except_channel: str | None = None,
+    only_user: str | None = None,
 ) -> None:
     """Send a server frame to every socket open on the session (all tabs, all daphne processes).
 
@@ -33,6 +38,8 @@ async def session_broadcast(
     event: dict[str, object] = {"type": "chat.frame", "text": json.dumps(frame)}
     if except_user is not None:
         event["except_user"] = except_user  # e.g. `typing`: everyone's sockets but that user's own
+    if only_user is not None:
+        event["only_user"] = only_user  # e.g. `memory.saved`: that user's sockets alone, never a room's others
     if except_channel is not None:
         event["except_channel"] = except_channel  # a socket told directly
     if frame["type"] == "token":

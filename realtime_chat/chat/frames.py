@@ -34,6 +34,9 @@ class MessageData(TypedDict):
     first_token_ms: int | None
     total_ms: int | None
     sources: list[Source]
+    persona_id: int | None  # the persona that answered (None: the user's own settings, or it was deleted since)
+    persona_name: str  # its name when it answered
+    memories_used: list[int]  # ids of the asker's memories its prompt carried
     created_at: str
 
 
@@ -71,11 +74,17 @@ class MessageCreatedFrame(TypedDict):
 
 
 class AssistantStartFrame(TypedDict):
+    """`persona_*`: who answers (the session's persona; None and "" for the user's own settings);
+    `memories_used`: the ids of the asker's memories the prompt carries (only ids: a room's other people see it)."""
+
     type: Literal["assistant.start"]
     message_id: int
     model: str
     provider: str
     fallback_from: list[str]
+    persona_id: int | None
+    persona_name: str
+    memories_used: list[int]
 
 
 class AssistantSnapshotFrame(TypedDict):
@@ -125,6 +134,31 @@ class TypingFrame(TypedDict):
     user: str
 
 
+class MemoryData(TypedDict):
+    """A memory as frames carry it: the same data as the REST `MemorySerializer`."""
+
+    id: int
+    content: str
+    source_session: int | None
+    created_at: str
+
+
+class MemorySavedFrame(TypedDict):
+    """To the asker's sockets only: a "remember ..." message was saved as this memory."""
+
+    type: Literal["memory.saved"]
+    memory: MemoryData
+
+
+class MemoryProposedFrame(TypedDict):
+    """To the asker's sockets only (`memory_auto`): facts the model proposes to remember from the question of
+    `message_id`'s answer; nothing is saved unless the user accepts one (POST /api/memories/)."""
+
+    type: Literal["memory.proposed"]
+    message_id: int
+    proposals: list[str]
+
+
 class ErrorFrame(TypedDict):
     type: Literal["error"]
     code: str
@@ -145,6 +179,8 @@ ServerFrame = (
     | AssistantEndFrame
     | PresenceFrame
     | TypingFrame
+    | MemorySavedFrame
+    | MemoryProposedFrame
     | ErrorFrame
 )
 
@@ -177,13 +213,19 @@ def message_created(
     return frame
 
 
-def assistant_start(*, message_id: int, model: str, provider: str, fallback_from: Sequence[str]) -> AssistantStartFrame:
+def assistant_start(
+    *, message_id: int, model: str, provider: str, fallback_from: Sequence[str],
+    persona_id: int | None = None, persona_name: str = "", memories_used: Sequence[int] = (),
+) -> AssistantStartFrame:  # fmt: skip
     return {
         "type": "assistant.start",
         "message_id": message_id,
         "model": model,
         "provider": provider,
         "fallback_from": list(fallback_from),
+        "persona_id": persona_id,
+        "persona_name": persona_name,
+        "memories_used": list(memories_used),
     }
 
 
@@ -216,6 +258,14 @@ def presence(*, online: list[str]) -> PresenceFrame:
 
 def typing(*, user: str) -> TypingFrame:
     return {"type": "typing", "user": user}
+
+
+def memory_saved(*, memory: MemoryData) -> MemorySavedFrame:
+    return {"type": "memory.saved", "memory": memory}
+
+
+def memory_proposed(*, message_id: int, proposals: list[str]) -> MemoryProposedFrame:
+    return {"type": "memory.proposed", "message_id": message_id, "proposals": proposals}
 
 
 def error(

@@ -19,6 +19,8 @@ class ChatSession(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sessions")
     assistant_mode = models.CharField(max_length=16, choices=AssistantMode.choices, default=AssistantMode.ALWAYS)
     title = models.CharField(max_length=200, blank=True)
+    # Who answers in this session (its settings override the asker's preferences); None: the preferences alone.
+    persona = models.ForeignKey("personas.Persona", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     archived = models.BooleanField(default=False)
     generating_since = models.DateTimeField(null=True, blank=True, editable=False)
     generation_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -88,6 +90,10 @@ class Message(models.Model):
     first_token_ms = models.PositiveIntegerField(null=True, blank=True)
     total_ms = models.PositiveIntegerField(null=True, blank=True)
     sources = models.JSONField(default=list, blank=True)  # cited passages: number, document id, title, page, snippet
+    # The persona that answered, and its name then (kept if the persona is deleted or renamed later).
+    persona = models.ForeignKey("personas.Persona", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    persona_name = models.CharField(max_length=100, blank=True)
+    memories_used = models.JSONField(default=list, blank=True)  # ids of the asker's memories the prompt carried
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -117,6 +123,8 @@ class UserPreferences(models.Model):
     rag_top_k = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1), MaxValueValidator(20)])
     # None: the global CHAT_HISTORY_RETENTION_DAYS applies; 0: keep forever.
     history_retention_days = models.PositiveIntegerField(null=True, blank=True, validators=[MaxValueValidator(36500)])
+    memory_enabled = models.BooleanField(default=True)  # memories are saved and used in prompts
+    memory_auto = models.BooleanField(default=False)  # the model proposes facts to remember after each answer
 
     class Meta:
         db_table = "realtime_chat_userpreferences"

@@ -1,4 +1,5 @@
-"""Prompt building: system prompt + persona + numbered passages + as much recent history as the budget allows.
+"""Prompt building: system prompt + persona + memories + numbered passages + as much recent history as the budget
+allows.
 
 Tokens are counted by the counter the LLM factory hands over for the model (`token_counter`): the bundled model's
 own tokenizer where it is the model, a conservative estimate otherwise.
@@ -19,6 +20,7 @@ MESSAGE_OVERHEAD_TOKENS = 4  # role markers the chat template wraps around each 
 @dataclass(frozen=True)
 class PromptParts:
     persona: str = ""
+    memories: str = ""  # the asker's memories the question recalled, a delimited block
     rag_instructions: str = ""
     context: str = ""
 
@@ -38,7 +40,9 @@ def build_prompt(
 
     budget = budget_tokens if budget_tokens is not None else settings.CHAT_PROMPT_BUDGET_TOKENS
     system_text = "\n\n".join(
-        part for part in (BASE_SYSTEM_PROMPT, parts.persona.strip(), parts.rag_instructions, parts.context) if part
+        part
+        for part in (BASE_SYSTEM_PROMPT, parts.persona.strip(), parts.memories, parts.rag_instructions, parts.context)
+        if part
     )
     system = ChatMessage(role="system", content=system_text)
     current = ChatMessage(role="user", content=question)

@@ -13,13 +13,14 @@ class MessageSerializer(serializers.ModelSerializer):
     author: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    persona_id = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
         model = Message
         fields = [
             "id", "session_id", "role", "author", "content", "status", "client_id", "model", "provider",
             "fallback_from", "error", "prompt_tokens", "completion_tokens", "first_token_ms", "total_ms", "sources",
-            "created_at",
+            "persona_id", "persona_name", "memories_used", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -29,7 +30,7 @@ class ChatSessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ChatSession
-        fields = ["id", "title", "owner", "assistant_mode", "archived", "created_at", "updated_at"]
+        fields = ["id", "title", "owner", "assistant_mode", "persona", "archived", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -38,7 +39,7 @@ class PreferencesSerializer(serializers.ModelSerializer):
         model = UserPreferences
         fields = [
             "model", "temperature", "top_p", "max_tokens", "system_prompt", "use_rag", "rag_top_k",
-            "history_retention_days",
+            "history_retention_days", "memory_enabled", "memory_auto",
         ]  # fmt: skip
 
 

@@ -35,6 +35,7 @@ from realtime_chat.chat.selectors import (
 from realtime_chat.chat.serializers import ChatSessionSerializer, MessageSerializer, PreferencesSerializer
 from realtime_chat.chat.services import chat
 from realtime_chat.chat.services.export import session_export_json, session_export_markdown
+from realtime_chat.chat.services.personas import persona_for_session, session_persona_set
 from realtime_chat.chat.services.turns import chat_turn
 from realtime_chat.core.errors import ApplicationError
 from realtime_chat.llm.factory import available_models, default_model
@@ -43,6 +44,7 @@ from realtime_chat.llm.factory import available_models, default_model
 class SessionListApi(APIView):
     class SessionCreateInputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        persona = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
 
     @extend_schema(
         parameters=[OpenApiParameter("archived", bool, required=False)],
@@ -57,7 +59,9 @@ class SessionListApi(APIView):
     def post(self, request: AuthenticatedRequest) -> Response:
         serializer = self.SessionCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = chat.session_create(user=request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        persona = persona_for_session(user=request.user, persona_id=data.pop("persona"))
+        session = chat.session_create(user=request.user, persona=persona, **data)
         return Response(ChatSessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
 
@@ -66,6 +70,7 @@ class SessionDetailApi(APIView):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True)
         archived = serializers.BooleanField(required=False)
         assistant_mode = serializers.ChoiceField(choices=ChatSession.AssistantMode.choices, required=False)
+        persona = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
     @extend_schema(responses={200: ChatSessionSerializer})
     def get(self, request: AuthenticatedRequest, session_id: int) -> Response:
@@ -76,7 +81,11 @@ class SessionDetailApi(APIView):
         session = session_get_owned(user=request.user, session_id=session_id)
         serializer = self.SessionUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = chat.session_update(session=session, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        if "persona" in changes:  # null: back to the owner's preferences
+            persona = persona_for_session(user=request.user, persona_id=changes.pop("persona"))
+            session = session_persona_set(session=session, persona=persona)
+        session = chat.session_update(session=session, **changes)
         return Response(ChatSessionSerializer(session).data)
 
     @extend_schema(responses={204: None})

@@ -14,6 +14,7 @@ from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.broadcast import session_member_removed
 from realtime_chat.chat.models import ChatSession, Message, SessionMember, UserPreferences
 from realtime_chat.core.errors import ApplicationError, Conflict, Forbidden, NotFound
+from realtime_chat.personas.models import Persona
 
 TITLE_CHARS = 60
 ASSISTANT_MENTION = "@assistant"
@@ -46,8 +47,8 @@ class SessionBusy(ApplicationError):
         super().__init__("An answer is still being generated in this session. Wait for it or stop it first.")
 
 
-def session_create(*, user: User, title: str = "") -> ChatSession:
-    return ChatSession.objects.create(owner=user, title=title.strip()[:200])
+def session_create(*, user: User, title: str = "", persona: Persona | None = None) -> ChatSession:
+    return ChatSession.objects.create(owner=user, title=title.strip()[:200], persona=persona)
 
 
 def session_update(

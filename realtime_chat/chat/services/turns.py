@@ -27,7 +27,7 @@ from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.broadcast import session_broadcast
 from realtime_chat.chat.frames import AssistantEndFrame, MessageData, ServerFrame, TokenFrame
 from realtime_chat.chat.live import heartbeat, stop_on_request
-from realtime_chat.chat.models import ChatSession, Message, UserPreferences
+from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.prompting import PromptParts, build_prompt
 from realtime_chat.chat.selectors import message_history, session_access, session_is_shared, speaker_named
 from realtime_chat.chat.serializers import message_data
@@ -40,9 +40,14 @@ from realtime_chat.chat.services.chat import (
     preferences_get,
     user_message_submit,
 )
+from realtime_chat.chat.services.memories import memories_for_turn, memory_proposals, remember_from_message
+from realtime_chat.chat.services.personas import TurnSettings, session_persona, turn_settings
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable
 from realtime_chat.llm.factory import build_chain, token_counter
 from realtime_chat.llm.types import ChatMessage, EventStream, Finished, GenerationOptions, Started, StreamEvent, Token
+from realtime_chat.memory.models import Memory
+from realtime_chat.memory.recall import memory_block
+from realtime_chat.memory.selectors import memory_exists
 
 logger = logging.getLogger(__name__)
 READER_SLICE_SECONDS = 0.002
@@ -70,11 +75,14 @@ class Answer:
 class TurnContext:
     """What the answer is built from. `prompt` is ready unless passages must be retrieved first."""
 
-    preferences: UserPreferences
+    preferences: TurnSettings  # the asker's preferences, overridden by the session's persona
     history: list[ChatMessage]
     prompt: list[ChatMessage] | None
     question: str  # as the model reads it: in a shared session, the speaker's name first
     grounding: Grounding = NOT_SEARCHED
+    search_due: bool = True  # passages are to be retrieved before the prompt is built
+    recall_due: bool = False  # the asker's memories are to be recalled before the prompt is built
+    memories: list[Memory] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +93,7 @@ class TurnOpened:
     duplicate: bool = False  # a retried client_id: the question was saved before, and nothing is to be answered
     context: TurnContext | None = None
     context_error: Exception | None = None  # raised again inside the answer, which then ends as an error
+    notice: ServerFrame | None = None  # for the asker alone: a "remember ..." message saved (or why not)
 
 
 async def chat_turn(
@@ -108,10 +117,14 @@ async def chat_turn(
         return
     if opened.answer is None:  # said to the people of the room, not to the assistant (`mention` mode)
         yield await _emit(session_id, created)
+        if opened.notice is not None:
+            yield await _tell_asker(session_id, opened, user)
         return
     answer = Answer(message=opened.answer)
     try:
         yield await _emit(session_id, created)
+        if opened.notice is not None:
+            yield await _tell_asker(session_id, opened, user)
         async for frame in _answer(user=user, opened=opened, answer=answer, started=started):
             yield frame
     finally:
@@ -129,6 +142,7 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
         grounding = context.grounding
         if prompt is None:
             grounding, prompt = await sync_to_async(_grounded_prompt)(user=user, context=context)
+        _record_who_answers(answer.message, context)
         preferences = context.preferences
         options = GenerationOptions(
             model=preferences.model or None,
@@ -166,6 +180,10 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
             sources = grounding.sources(answer.text)
             yield await _emit(session.pk, frames.sources(message_id=message.pk, sources=sources))
         yield await _finish(message, answer, grounding, Message.Status.COMPLETE, started)
+        if context.preferences.memory_auto and context.preferences.memory_enabled:
+            proposals = await memory_proposals(question=opened.question.content, model=options.model)
+            proposed = frames.memory_proposed(message_id=message.pk, proposals=proposals)
+            yield await _emit(session.pk, proposed, only_user=user.username)
 
 
 def _turn_open(*, user: User, session_id: int, content: str, client_id: uuid.UUID | None) -> TurnOpened:
@@ -182,11 +200,12 @@ def _turn_open(*, user: User, session_id: int, content: str, client_id: uuid.UUI
     )
     if duplicate:
         return TurnOpened(session=session, question=question, duplicate=True)
+    notice = remember_from_message(user=user, session_id=session.pk, content=question.content)
     if not assistant_is_asked(session=session, content=question.content):
-        return TurnOpened(session=session, question=question)
+        return TurnOpened(session=session, question=question, notice=notice)
     # Created now, not when the provider starts: one trip less to the database thread before the first token.
     answer = assistant_message_start(session=session, model="", provider="", fallback_from=[])
-    opened = TurnOpened(session=session, question=question, answer=answer)
+    opened = TurnOpened(session=session, question=question, answer=answer, notice=notice)
     try:
         opened.context = _turn_context(user=user, session=session, question=question)
     except Exception as exc:  # noqa: BLE001  (raised again by `_answer`, which logs it and ends the turn)
@@ -211,33 +230,59 @@ def _turn_context(*, user: User, session: ChatSession, question: Message) -> Tur
     Retrieval is skipped (a retriever round trip and a query embedding saved) when the user has no searchable
     document: it could only return nothing.
     """
-    preferences = preferences_get(user=user)
+    preferences = turn_settings(preferences=preferences_get(user=user), persona=session_persona(session=session))
     shared = session_is_shared(session=session)
     history = message_history(session=session, before_id=question.pk, named=shared)
     asked = speaker_named(question.content, user.username) if shared else question.content
     context = TurnContext(preferences=preferences, history=history, prompt=None, question=asked)
+    context.recall_due = preferences.memory_enabled and memory_exists(user=user)
     if not preferences.use_rag or not grounding_possible(user=user):
         # Searched and found nothing when the user has no documents: the client still gets an empty `sources`.
         context.grounding = Grounding(searched=preferences.use_rag)
+        context.search_due = False
+    if not context.search_due and not context.recall_due:
         context.prompt = _prompt(question=context.question, context=context, grounding=context.grounding)
     return context
 
 
 def _grounded_prompt(*, user: User, context: TurnContext) -> tuple[Grounding, list[ChatMessage]]:
-    """Passages from the asking person's own documents and shared ones (in a room, never another member's)."""
-    previous_questions = [m.content for m in context.history if m.role == "user"]
-    grounding = grounding_for(
-        user=user, question=context.question, history=previous_questions, top_k=context.preferences.rag_top_k
-    )
+    """Passages from the asking person's own documents and shared ones, and the asking person's memories (in a
+    room, never another member's)."""
+    grounding = context.grounding
+    if context.search_due:
+        previous_questions = [m.content for m in context.history if m.role == "user"]
+        grounding = grounding_for(
+            user=user, question=context.question, history=previous_questions, top_k=context.preferences.rag_top_k
+        )
+    if context.recall_due:
+        context.memories = memories_for_turn(user=user, settings=context.preferences, question=context.question)
     return grounding, _prompt(question=context.question, context=context, grounding=grounding)
 
 
 def _prompt(*, question: str, context: TurnContext, grounding: Grounding) -> list[ChatMessage]:
     parts = PromptParts(
-        persona=context.preferences.system_prompt, rag_instructions=grounding.instructions, context=grounding.context
+        persona=context.preferences.system_prompt,
+        memories=memory_block(context.memories),
+        rag_instructions=grounding.instructions,
+        context=grounding.context,
     )
     counter = token_counter(model=context.preferences.model or None)
     return build_prompt(question=question, history=context.history, parts=parts, counter=counter)
+
+
+def _record_who_answers(message: Message, context: TurnContext) -> None:
+    """The persona and memories the answer is built from: in `assistant.start`, and saved with the answer."""
+    message.persona_id = context.preferences.persona_id
+    message.persona_name = context.preferences.persona_name
+    message.memories_used = [memory.pk for memory in context.memories]
+
+
+async def _tell_asker(session_id: int, opened: TurnOpened, user: User) -> ServerFrame:
+    """The turn's notice, to the asker's sockets only (a room's other people never see their memories)."""
+    notice = opened.notice
+    if notice is None:
+        raise RuntimeError("the turn has no notice")
+    return await _emit(session_id, notice, only_user=user.username)
 
 
 async def _stream(
@@ -309,8 +354,9 @@ async def _started(session: ChatSession, answer: Answer, event: Started) -> Serv
     message.model, message.provider, message.fallback_from = event.model, event.provider, list(event.fallback_from)
     await answer_store().begin(session.pk, message_id=message.pk, model=event.model, provider=event.provider)
     start = frames.assistant_start(
-        message_id=message.pk, model=event.model, provider=event.provider, fallback_from=event.fallback_from
-    )
+        message_id=message.pk, model=event.model, provider=event.provider, fallback_from=event.fallback_from,
+        persona_id=message.persona_id, persona_name=message.persona_name, memories_used=message.memories_used,
+    )  # fmt: skip
     return await _emit(session.pk, start)
 
 
@@ -398,8 +444,8 @@ def _answer_save(*, message: Message, **fields: Any) -> tuple[Message, MessageDa
     return message, message_data(message)
 
 
-async def _emit(session_id: int, frame: Frame) -> Frame:
-    await session_broadcast(session_id, frame)
+async def _emit(session_id: int, frame: Frame, *, only_user: str | None = None) -> Frame:
+    await session_broadcast(session_id, frame, only_user=only_user)
     return frame
 
 

@@ -24,8 +24,9 @@ MESSAGE: MessageData = {
     "client_id": None,
     "model": "smollm2:135m", "provider": "ollama@http://127.0.0.1:11434", "fallback_from": [], "error": "",
     "prompt_tokens": 30, "completion_tokens": 3, "first_token_ms": 41, "total_ms": 90, "sources": [SOURCE],
-    "created_at": "2025-01-01T12:00:00.000000Z",
+    "persona_id": 2, "persona_name": "Captain", "memories_used": [5, 8], "created_at": "2025-01-01T12:00:00.000000Z",
 }  # fmt: skip
+MEMORY = frames.MemoryData(id=5, content="I prefer metric units", source_session=4, created_at="2025-01-01T12:00Z")
 USAGE = frames.Usage(
     prompt_tokens=30, completion_tokens=3, first_token_ms=40.5, provider_first_token_ms=12.25, total_ms=90.1
 )
@@ -39,6 +40,9 @@ EVERY_FRAME: list[ServerFrame] = [
     ),
     frames.message_created(message=MESSAGE, client_id=None, duplicate=True),
     frames.assistant_start(message_id=12, model="smollm2:135m", provider="ollama@x", fallback_from=("ollama@y",)),
+    frames.assistant_start(
+        message_id=12, model="m", provider="p", fallback_from=(), persona_id=2, persona_name="C", memories_used=[5]
+    ),
     frames.token(message_id=12, delta="Hel", offset=0),
     frames.assistant_snapshot(message_id=12, content="Hello", model="smollm2:135m", provider="ollama@x"),
     frames.sources(message_id=12, sources=[SOURCE]),
@@ -48,6 +52,10 @@ EVERY_FRAME: list[ServerFrame] = [
     frames.presence(online=["ada", "bob"]),
     frames.presence(online=[]),
     frames.typing(user="ada"),
+    frames.memory_saved(memory=MEMORY),
+    frames.memory_saved(memory={"id": 6, "content": "x", "source_session": None, "created_at": "2025"}),
+    frames.memory_proposed(message_id=12, proposals=["The user is a nurse."]),
+    frames.memory_proposed(message_id=12, proposals=[]),
     frames.error(code="invalid_json", detail="Frames must be JSON text."),
     frames.error_from(NotFound("Not found."), client_id=CLIENT_ID),
     frames.error(code="invalid", detail="content: This field is required.", errors={"content": ["Required."]}),

@@ -20,7 +20,7 @@ RUN CMAKE_ARGS="-DGGML_NATIVE=OFF" FORCE_CMAKE=1 \
 # --- runtime ---------------------------------------------------------------------------------------------------
 FROM python:3.11-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgomp1 \
+ && apt-get install -y --no-install-recommends libgomp1 tesseract-ocr tesseract-ocr-eng \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 1000 app \
  && mkdir -p /data \

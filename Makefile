@@ -39,7 +39,7 @@ $(VENV)/.dev-installed: requirements/dev.txt $(VENV)/.base-installed
 	$(PIP) install --find-links $(WHEELS) -r requirements/dev.txt
 	touch $@
 
-system-deps: ## Install what the browser and API-collection tests need (Chromium, newman)
+system-deps: ## Install the system packages: Tesseract (OCR), Chromium and newman (tests)
 	@./.ci/system-deps
 
 migrate: $(VENV)/.base-installed ## Apply database migrations

@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from consumers.auth import JwtAuthMiddleware  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
 from realtime_chat.core.body_limits import BodyLimitMiddleware, bound_daphne_requests  # noqa: E402
+from realtime_chat.core.metrics import SocketMetricsMiddleware  # noqa: E402
 from realtime_chat.core.websocket_origin import site_origins_only  # noqa: E402
 
 # Request bodies are capped before they are read: in daphne's own request object (daphne reads a body whole before
@@ -23,6 +24,6 @@ application = ProtocolTypeRouter(
     {
         "http": BodyLimitMiddleware(django_asgi_app),
         # Pages of other sites are refused; clients that are no browser (no Origin at all) are welcome.
-        "websocket": site_origins_only(JwtAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        "websocket": SocketMetricsMiddleware(site_origins_only(JwtAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )

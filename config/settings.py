@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "realtime_chat.llm",
     "realtime_chat.local_model",
     "rag",
+    "realtime_chat.attachments",
     "realtime_chat.personas",
     "realtime_chat.memory",
     "realtime_chat.chat",
@@ -296,10 +297,6 @@ RAG_CHUNK_TOKENS = env.int("RAG_CHUNK_TOKENS", default=256)  # embedding-model t
 RAG_CHUNK_OVERLAP_TOKENS = env.int("RAG_CHUNK_OVERLAP_TOKENS", default=32)
 RAG_MAX_UPLOAD_BYTES = env.int("RAG_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 RAG_MAX_PAGES = env.int("RAG_MAX_PAGES", default=500)
-# Per-user quotas on documents, checked at upload (413 `quota_exceeded`); 0: unlimited. An admin can override
-# them for one user (Users -> Usage limits).
-RAG_MAX_DOCUMENTS_PER_USER = env.int("RAG_MAX_DOCUMENTS_PER_USER", default=0)
-RAG_MAX_BYTES_PER_USER = env.int("RAG_MAX_BYTES_PER_USER", default=0)
 RAG_MAX_TEXT_CHARS = env.int("RAG_MAX_TEXT_CHARS", default=5_000_000)  # extracted text beyond this is cut
 RAG_ZIP_MAX_ENTRIES = env.int("RAG_ZIP_MAX_ENTRIES", default=1000)  # .docx checked before any parser sees it
 RAG_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("RAG_ZIP_MAX_UNCOMPRESSED_BYTES", default=200 * 1024 * 1024)
@@ -323,6 +320,14 @@ RAG_BM25_ENABLED = env.bool("RAG_BM25_ENABLED", default=True)
 RAG_CANDIDATES = env.int("RAG_CANDIDATES", default=50)  # chunks each retriever hands to the fusion
 RAG_RRF_K = env.int("RAG_RRF_K", default=60)
 RAG_SEARCH_MAX_TOP_K = env.int("RAG_SEARCH_MAX_TOP_K", default=20)
+
+# --- Images in chat (realtime_chat/attachments) --------------------------------------------------
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)  # one uploaded image
+# Width x height, read from the header and refused before anything is decoded (a decompression bomb is tiny).
+ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_PIXELS", default=40_000_000)
+ATTACHMENT_QUOTA_BYTES = env.int("ATTACHMENT_QUOTA_BYTES", default=500 * 1024 * 1024)  # each user's stored images
+ATTACHMENTS_PER_MESSAGE = env.int("ATTACHMENTS_PER_MESSAGE", default=4)
+ATTACHMENT_OCR_TIMEOUT_SECONDS = env.float("ATTACHMENT_OCR_TIMEOUT_SECONDS", default=30.0)  # one image's Tesseract run
 
 # --- Files --------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -412,6 +417,3 @@ CHAT_STREAM_FLUSH_MS = env.int("CHAT_STREAM_FLUSH_MS", default=25)
 # Prompt budget in tokens of the model's tokenizer: system prompt + retrieved passages + history (oldest dropped).
 CHAT_PROMPT_BUDGET_TOKENS = env.int("CHAT_PROMPT_BUDGET_TOKENS", default=1536)
 CHAT_HISTORY_RETENTION_DAYS = env.int("CHAT_HISTORY_RETENTION_DAYS", default=0)  # 0: keep forever
-# Prompt + completion tokens one user may spend a day (UTC), over all sessions; 0: unlimited. Once spent, a turn
-# is refused with `budget_exceeded` before the model is called. An admin can override it for one user.
-CHAT_DAILY_TOKEN_BUDGET = env.int("CHAT_DAILY_TOKEN_BUDGET", default=0)

@@ -29,6 +29,7 @@ class Document(models.Model):
         HTML = "html"
         PDF = "pdf"
         DOCX = "docx"
+        IMAGE = "image"  # a photo or scan of text: read by OCR
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(max_length=300)

@@ -1,12 +1,14 @@
 """django-q2 tasks: interfaces to the ingestion pipeline, nothing more."""
 
 import logging
+import time
 
 from django.db import transaction
 
 from rag.conf import int_setting
 from rag.ingestion.index import index_sync as _index_sync
 from rag.ingestion.pipeline import document_fail, ingest_documents
+from rag.metrics import ingestion_record
 from rag.models import Document
 
 logger = logging.getLogger(__name__)
@@ -26,12 +28,15 @@ def ingest_document(document_id: int) -> None:
             return
         document.status, document.error = Document.Status.PROCESSING, ""
         document.save(update_fields=["attempts", "status", "error", "updated_at"])
+    started = time.perf_counter()
     try:
         ingest_documents([document])
     except Exception:
         logger.exception("Ingestion of document %s failed", document_id)
         document_fail(document=document, reason="Ingestion failed because of an internal error. Try reindexing.")
         raise
+    finally:
+        ingestion_record(document_id=document_id, seconds=time.perf_counter() - started)
 
 
 def index_sync(model_key: str) -> None:

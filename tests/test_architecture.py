@@ -25,11 +25,13 @@ ALLOWED = {
     "rag": {"realtime_chat.core", "realtime_chat.accounts"},
     "realtime_chat.personas": {"realtime_chat.core", "realtime_chat.accounts", "realtime_chat.llm"},
     "realtime_chat.memory": {"realtime_chat.core", "realtime_chat.accounts", "rag"},
+    "realtime_chat.attachments": {"realtime_chat.core", "realtime_chat.accounts", "rag"},
     "realtime_chat.chat": {
         "realtime_chat.core",
         "realtime_chat.accounts",
         "realtime_chat.llm",
         "rag",
+        "realtime_chat.attachments",
         "realtime_chat.personas",
         "realtime_chat.memory",
     },

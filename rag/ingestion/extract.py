@@ -28,9 +28,15 @@ EXTENSIONS = {
     ".htm": Kind.HTML,
     ".pdf": Kind.PDF,
     ".docx": Kind.DOCX,
+    ".png": Kind.IMAGE,
+    ".jpg": Kind.IMAGE,
+    ".jpeg": Kind.IMAGE,
+    ".webp": Kind.IMAGE,
+    ".gif": Kind.IMAGE,
 }
 _NOT_SPACE = re.compile(rb"\S")
 _HTML_ROOT = re.compile(rb"<(?:!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE)
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")  # read by OCR (ingestion/ocr.py)
 _BINARY_MAGIC = (
     b"MZ",
     b"\x7fELF",
@@ -45,7 +51,7 @@ _BINARY_MAGIC = (
     b"BZh",
     b"\xfd7zXZ",
 )
-SUPPORTED = "Supported formats: .txt, .md, .html, .pdf, .docx."
+SUPPORTED = "Supported formats: .txt, .md, .html, .pdf, .docx, and images of text (.png, .jpg, .webp, .gif)."
 
 
 class ExtractionFailed(DocumentUnreadable):
@@ -59,9 +65,11 @@ class Extracted:
 
 
 def content_kind(head: bytes) -> str:
-    """What the first bytes say: pdf, zip, html, text or binary. A format's magic at offset 0 wins over a `%PDF-`
+    """What the first bytes say: image, pdf, zip, html, text or binary. A format's magic at offset 0 wins over a `%PDF-`
     further on (PDF readers look for it anywhere in the first 1024 bytes): an executable (or archive) with a PDF
     after its header is a polyglot, and stays what its header says."""
+    if head.startswith(IMAGE_MAGIC) or (head.startswith(b"RIFF") and head[8:12] == b"WEBP"):
+        return "image"
     if head.startswith(_BINARY_MAGIC):
         return "binary"
     if head.startswith(b"PK\x03\x04"):
@@ -107,12 +115,13 @@ def detect_kind(*, head: bytes, name: str) -> str:
         Kind.HTML: {"html", "text"},
         Kind.TXT: {"text", "html"},
         Kind.MD: {"text", "html"},
+        Kind.IMAGE: {"image"},
     }
     if declared is not None:
         if actual not in compatible[declared]:
             raise UnsupportedDocumentType(f"The file is named {suffix} but its content is not. {SUPPORTED}")
         return declared
-    by_content = {"pdf": Kind.PDF, "zip": Kind.DOCX, "html": Kind.HTML, "text": Kind.TXT}
+    by_content = {"pdf": Kind.PDF, "zip": Kind.DOCX, "html": Kind.HTML, "text": Kind.TXT, "image": Kind.IMAGE}
     if actual not in by_content:
         raise UnsupportedDocumentType(f"The content of this file is not a supported document. {SUPPORTED}")
     return by_content[actual]

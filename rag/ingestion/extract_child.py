@@ -9,6 +9,7 @@ import resource
 import sys
 from pathlib import Path
 
+from rag.ingestion.ocr import image_file_blocks
 from rag.ingestion.parsers import ParseError, TextBlock, parse_docx, parse_html, parse_pdf, parse_text
 
 PROBE_CHARS = 200
@@ -28,6 +29,8 @@ def parse(kind: str, path: Path, *, max_pages: int, probe: bool) -> tuple[list[T
         return parse_docx(path), None
     if kind == "html":
         return parse_html(path), None
+    if kind == "image":
+        return image_file_blocks(path), None
     return parse_text(path, markdown=kind == "md"), None
 
 

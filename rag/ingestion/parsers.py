@@ -112,6 +112,10 @@ def parse_pdf(path: Path, *, max_pages: int, probe: bool = False) -> tuple[list[
             text = page.extract_text() or ""
         except (PdfReadError, ValueError, KeyError, TypeError) as exc:
             raise ParseError("corrupt", f"Page {number} of this PDF could not be read ({exc}).") from exc
+        if not text.strip():  # no text layer: a scanned page, read by OCR
+            from rag.ingestion.ocr import scanned_page_text
+
+            text = scanned_page_text(page, number)
         blocks.extend(text_blocks(text, page=number))
         if probe and blocks:
             break

@@ -4,11 +4,14 @@ The state lives in Django's cache (Redis in production), so all daphne processes
 by itself when the cool-down ends, and the provider is tried again.
 """
 
+import contextlib
 import hashlib
 import math
 
 from django.conf import settings
 from django.core.cache import BaseCache, cache
+
+from realtime_chat.core.metrics import BREAKER_TRIPS
 
 
 class CircuitBreaker:
@@ -25,6 +28,8 @@ class CircuitBreaker:
         return await self._store.aget(self._key(provider, model))
 
     async def trip(self, provider: str, model: str, reason: str) -> None:
+        BREAKER_TRIPS.labels(model=model, provider=provider).inc()
+        await self._trips_count(provider)
         if self.cooldown_seconds <= 0:
             return  # cool-down disabled
         # Whole seconds, at least one: Redis expires keys in seconds and would drop a 0-second entry at once.
@@ -36,3 +41,16 @@ class CircuitBreaker:
         # is unique in its chain (`FallbackChain` refuses two alike), so it keys the cool-down as well as an address.
         digest = hashlib.sha256(f"{provider}\n{model}".encode()).hexdigest()[:32]
         return f"{self.key_prefix}{digest}"
+
+    def trips(self, provider: str) -> int:
+        """How often `provider` failed and was tripped, over every process, since the cache was last cleared."""
+        return int(self._store.get(self._trips_key(provider), 0))
+
+    async def _trips_count(self, provider: str) -> None:
+        key = self._trips_key(provider)
+        await self._store.aadd(key, 0, timeout=None)
+        with contextlib.suppress(ValueError):  # evicted in between: this trip goes uncounted
+            await self._store.aincr(key)
+
+    def _trips_key(self, provider: str) -> str:
+        return f"llm:breaker-trips:{hashlib.sha256(provider.encode()).hexdigest()[:32]}"

@@ -76,7 +76,7 @@ def test_hostile_file_names_never_reach_the_file_system(auth_client, settings, n
     ("name", "data", "status", "code"),
     [
         ("empty.txt", b"", 400, "document_empty"),
-        ("photo.png", b"\x89PNG\r\n\x1a\nrest", 415, "unsupported_document_type"),
+        ("photo.png", b"\x89PNG\r\n\x1a\nrest", 422, "document_unreadable"),  # an image document, but corrupt
         ("invoice.pdf", b"<!DOCTYPE html><html><body>not a pdf</body></html>", 415, "unsupported_document_type"),
         ("invoice.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", 415, "unsupported_document_type"),
         ("archive.docx", plain_zip_as_docx(), 415, "unsupported_document_type"),

@@ -42,7 +42,7 @@ def test_kind_comes_from_name_and_content_together(name, head, kind):
         ("notes.txt", b"\x7fELF\x02\x01\x01"),
         ("notes.txt", b"text with a \x00 NUL byte"),
         ("program.exe", b"MZ\x90\x00"),
-        ("no-extension", b"\x89PNG\r\n\x1a\n"),
+        ("notes.txt", b"\x89PNG\r\n\x1a\n"),  # an image is a document (OCR), but not one named .txt
     ],
 )
 def test_disguised_or_unsupported_content_is_refused(name, head):

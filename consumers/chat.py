@@ -141,7 +141,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _start_turn(self, frame: MessageFrame, user: User) -> None:
         """Save the question (a refusal answers this socket only), then let the process run the answer: its
         frames reach this socket through the session group, like every other socket of the session."""
-        turn = chat_turn(user=user, session_id=self.session_id, content=frame.content, client_id=frame.client_id)
+        turn = chat_turn(
+            user=user,
+            session_id=self.session_id,
+            content=frame.content,
+            client_id=frame.client_id,
+            attachments=frame.attachments,
+        )
         try:
             created = await anext(turn)
         except ApplicationError as exc:

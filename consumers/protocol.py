@@ -54,6 +54,7 @@ class AuthFrame:
 class MessageFrame:
     content: str
     client_id: uuid.UUID | None
+    attachments: tuple[int, ...] = ()  # ids of images the sender uploaded (the turn checks how many and whose)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,11 @@ def parse_client_frame(data: Any) -> ClientFrame:
     if kind == "auth":
         return AuthFrame(token=_string(data, "token"))
     if kind == "message":
-        return MessageFrame(content=_string(data, "content"), client_id=_client_id(data.get("client_id")))
+        return MessageFrame(
+            content=_string(data, "content"),
+            client_id=_client_id(data.get("client_id")),
+            attachments=_attachment_ids(data.get("attachments")),
+        )
     if kind == "stop":
         return StopFrame()
     if kind == "ping":
@@ -125,3 +130,18 @@ def _client_id(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError as exc:
         raise FrameError('"client_id" must be a UUID.') from exc
+
+
+MAX_ATTACHMENT_IDS = 64  # parsing bound only: the turn refuses more than ATTACHMENTS_PER_MESSAGE with its own error
+
+
+def _attachment_ids(value: Any) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_ATTACHMENT_IDS
+        or not all(isinstance(item, int) and not isinstance(item, bool) and item > 0 for item in value)
+    ):
+        raise FrameError('"attachments" must be a list of attachment ids (positive integers).')
+    return tuple(value)

@@ -7,3 +7,9 @@ class ChatConfig(AppConfig):
     name = "realtime_chat.chat"
     label = "chat"
     verbose_name = "Chat"
+
+    def ready(self) -> None:
+        from realtime_chat.attachments.access import attachment_reader_rule_register
+        from realtime_chat.chat.attachment_access import posted_where_user_is
+
+        attachment_reader_rule_register(posted_where_user_is)

@@ -15,6 +15,18 @@ from rag.grounding import Source
 from realtime_chat.core.errors import ApplicationError
 
 
+class AttachmentData(TypedDict):
+    """An image posted with a message; its bytes are at /api/attachments/<id>/content/ (and .../thumbnail/)."""
+
+    id: int
+    kind: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+
+
 class MessageData(TypedDict):
     """A message as frames carry it: the same data as the REST `MessageSerializer` (see `message_data`)."""
 
@@ -34,6 +46,9 @@ class MessageData(TypedDict):
     first_token_ms: int | None
     total_ms: int | None
     sources: list[Source]
+    attachments: list[AttachmentData]  # a user message's images, at most ATTACHMENTS_PER_MESSAGE
+    # An answer to a message with images: the model saw them ("vision") or read their text found by OCR ("ocr").
+    image_input: Literal["", "vision", "ocr"]
     persona_id: int | None  # the persona that answered (None: the user's own settings, or it was deleted since)
     persona_name: str  # its name when it answered
     memories_used: list[int]  # ids of the asker's memories its prompt carried

@@ -90,6 +90,10 @@ class Message(models.Model):
     first_token_ms = models.PositiveIntegerField(null=True, blank=True)
     total_ms = models.PositiveIntegerField(null=True, blank=True)
     sources = models.JSONField(default=list, blank=True)  # cited passages: number, document id, title, page, snippet
+    # Images posted with a user message. The link lives here, in chat, so the attachments app never imports chat.
+    attachments = models.ManyToManyField("attachments.Attachment", blank=True, related_name="messages")
+    # On an answer to a message with images: how the model got them, "vision" (the images) or "ocr" (their text).
+    image_input = models.CharField(max_length=8, blank=True)
     # The persona that answered, and its name then (kept if the persona is deleted or renamed later).
     persona = models.ForeignKey("personas.Persona", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     persona_name = models.CharField(max_length=100, blank=True)

@@ -65,7 +65,7 @@ def message_list(*, session: ChatSession, newest_first: bool = False) -> QuerySe
     """Messages of a session the caller already fetched through `session_get` (so already scoped), in the order
     they were written or, with `newest_first`, the reverse (the API pages in the order given here)."""
     ordering = ("-created_at", "-id") if newest_first else ("created_at", "id")
-    return session.messages.select_related("author").order_by(*ordering)
+    return session.messages.select_related("author").prefetch_related("attachments").order_by(*ordering)
 
 
 def message_history(*, session: ChatSession, before_id: int, limit: int = 40, named: bool = False) -> list[ChatMessage]:
@@ -111,5 +111,6 @@ def message_search(*, user: User, query: str, limit: int = 50) -> QuerySet[Messa
         Message.objects.filter(session__in=ChatSession.objects.filter(_visible_to(user)))
         .filter(Q(content__icontains=query) | Q(session__title__icontains=query))
         .select_related("session", "author")
+        .prefetch_related("attachments")
         .order_by("-created_at", "-id")[:limit]
     )

@@ -4,8 +4,20 @@ from typing import cast
 
 from rest_framework import serializers
 
-from realtime_chat.chat.frames import MessageData
+from realtime_chat.chat.frames import AttachmentData, MessageData
 from realtime_chat.chat.models import ChatSession, Message, UserPreferences
+
+
+class AttachmentSummarySerializer(serializers.Serializer):
+    """A message's image as `AttachmentData`; the attachments API serves its bytes."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    content_type = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -14,13 +26,14 @@ class MessageSerializer(serializers.ModelSerializer):
         slug_field="username", read_only=True, allow_null=True
     )
     persona_id = serializers.IntegerField(read_only=True, allow_null=True)
+    attachments = AttachmentSummarySerializer(many=True, read_only=True)
 
     class Meta:
         model = Message
         fields = [
             "id", "session_id", "role", "author", "content", "status", "client_id", "model", "provider",
             "fallback_from", "error", "prompt_tokens", "completion_tokens", "first_token_ms", "total_ms", "sources",
-            "persona_id", "persona_name", "memories_used", "created_at",
+            "attachments", "image_input", "persona_id", "persona_name", "memories_used", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -50,7 +63,22 @@ def message_data(message: Message) -> MessageData:
     data["client_id"] = None if message.client_id is None else str(message.client_id)
     data["author"] = None if message.author is None else message.author.username  # the turn sets the user
     data["created_at"] = _DATETIME.to_representation(message.created_at)
+    data["attachments"] = attachment_data(message)
     return cast(MessageData, data)  # the keys are MessageData's (a test keeps them so), the values the model's
 
 
 _DATETIME = serializers.DateTimeField()
+
+
+def attachment_data(message: Message) -> list[AttachmentData]:
+    """A user message's images (prefetched where a list is built). An answer has none: no query for it on the
+    path that builds an answer's frames."""
+    if message.role != Message.Role.USER or message.pk is None:
+        return []
+    return [
+        AttachmentData(
+            id=a.pk, kind=a.kind, content_type=a.content_type, width=a.width, height=a.height, bytes=a.bytes,
+            sha256=a.sha256,
+        )
+        for a in message.attachments.all()
+    ]  # fmt: skip

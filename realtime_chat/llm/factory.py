@@ -1,5 +1,6 @@
 """Build the providers from settings. The only module that knows which kinds of provider exist."""
 
+import time
 from functools import lru_cache
 
 from django.conf import settings
@@ -90,3 +91,23 @@ def _bundled_model_counter(model_path_setting: str) -> TokenCounter:
     except ImportError:
         return _estimated_counter()
     return RememberedTokenCounts(GgufTokenCounter(configured_model_path()))
+
+
+_capabilities_seen: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+CAPABILITIES_TTL_SECONDS = 60.0
+
+
+async def model_capabilities(*, model: str | None = None) -> frozenset[str]:
+    """What `model` (None: the default) can do on the primary Ollama server, e.g. `vision`; asked once a minute.
+    Empty when the server cannot be asked: the chat then treats the model as text-only, which always works."""
+    name = model or settings.OLLAMA_MODEL
+    key = (settings.OLLAMA_HOST, name)
+    now = time.monotonic()
+    seen = _capabilities_seen.get(key)
+    if seen is not None and now - seen[0] < CAPABILITIES_TTL_SECONDS:
+        return seen[1]
+    primary = OllamaProvider(settings.OLLAMA_HOST, name=settings.OLLAMA_NAME, model=name)
+    capabilities = await primary.capabilities(name)
+    if capabilities:
+        _capabilities_seen[key] = (now, capabilities)
+    return capabilities

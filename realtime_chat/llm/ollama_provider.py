@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
+from typing import Any
 
 import httpx
 import ollama
@@ -48,13 +49,22 @@ class OllamaProvider(NetworkProvider):
             for entry in listing.models
         ]
 
+    async def capabilities(self, model: str) -> frozenset[str]:
+        """What `model` can do as `/api/show` lists it (`completion`, `vision`, ...); empty if it cannot say."""
+        try:
+            async with self._client() as client, asyncio.timeout(self._timeouts.connect + self._timeouts.idle):
+                shown = await client.show(model)
+        except (*self.failures, TimeoutError):
+            return frozenset()
+        return frozenset(shown.capabilities or ())
+
     async def _pieces(
         self, model: str, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncGenerator[Piece, None]:
         async with self._client() as client:
             request = client.chat(
                 model=model,
-                messages=wire_messages(messages),
+                messages=_with_images(messages),
                 stream=True,
                 options={"temperature": options.temperature, "top_p": options.top_p, "num_predict": options.max_tokens},
             )
@@ -82,3 +92,12 @@ class OllamaProvider(NetworkProvider):
         if isinstance(exc, TimeoutError):
             return "timed out"
         return describe_transport_error(exc)
+
+
+def _with_images(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """The official client's messages: a message's images go in its `images` (raw bytes; the client encodes)."""
+    wired: list[dict[str, Any]] = list(wire_messages(messages))
+    for wire, message in zip(wired, messages, strict=True):
+        if message.images:
+            wire["images"] = list(message.images)
+    return wired

@@ -17,8 +17,11 @@ Role = Literal["system", "user", "assistant"]
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
+    """`images` (encoded image files) reach only models that can see them: Ollama's `images`; others ignore them."""
+
     role: Role
     content: str
+    images: tuple[bytes, ...] = ()
 
 
 class Quotable(Protocol):

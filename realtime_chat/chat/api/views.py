@@ -178,8 +178,12 @@ class MessageListApi(APIView):
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     class MessageCreateInputSerializer(serializers.Serializer):
-        content = serializers.CharField(max_length=100_000, trim_whitespace=False)
+        content = serializers.CharField(max_length=100_000, trim_whitespace=False, allow_blank=True)
         client_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+        attachments = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=64,
+            help_text="Ids of images you uploaded (POST /api/attachments/), at most ATTACHMENTS_PER_MESSAGE (4).",
+        )  # fmt: skip
 
     class MessageListInputSerializer(serializers.Serializer):
         order = serializers.ChoiceField(choices=["oldest", "newest"], default="oldest")

@@ -1,15 +1,18 @@
 """Chat writes: sessions, the user's message (saved before anything can fail), the assistant's answer."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from realtime_chat.accounts.models import User
+from realtime_chat.attachments.models import Attachment
+from realtime_chat.attachments.selectors import attachments_of_uploader
 from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.broadcast import session_member_removed
 from realtime_chat.chat.models import ChatSession, Message, SessionMember, UserPreferences
@@ -28,6 +31,10 @@ class MessageInvalid(ApplicationError):
 class MessageTooLong(ApplicationError):
     status_code = 413
     code = "message_too_long"
+
+
+class TooManyAttachments(ApplicationError):
+    code = "too_many_attachments"
 
 
 class RateLimited(ApplicationError):
@@ -120,22 +127,30 @@ def user_message_submit(
     client_id: uuid.UUID | None = None,
     author: User | None = None,
     can_write: bool = True,
+    attachment_ids: Sequence[int] = (),
 ) -> tuple[Message, bool]:
     """Validate, take the session's generation lock (if the assistant is asked) and save the user's message, in
     one transaction. `can_write` is False for a viewer of a shared session: refused, nothing saved.
 
     Returns `(message, duplicate)`: resending the same `client_id` (a client retrying after a dropped socket)
     returns the message saved the first time, with `duplicate` True, and takes no lock: nothing is to be answered.
+    `attachment_ids`: images the author uploaded (anyone else's is refused as not found), shown with the message.
     """
     if not can_write:
         raise Forbidden("You can read and watch this chat, but not write in it.")
     content = content.strip()
-    if not content:
+    attachments = message_attachments(author=author, attachment_ids=attachment_ids)
+    if not content and not attachments:
         raise MessageInvalid("The message is empty.")
     if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
         raise MessageTooLong(f"The message is longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters.")
     if client_id is not None:
-        existing = session.messages.select_related("author").filter(client_id=client_id).first()
+        existing = (
+            session.messages.select_related("author")
+            .prefetch_related("attachments")
+            .filter(client_id=client_id)
+            .first()
+        )
         if existing is not None:
             return existing, True
     _check_rate(author_id=author.pk if author is not None else session.owner_id)
@@ -147,10 +162,25 @@ def user_message_submit(
         message = Message.objects.create(
             session=session, role=Message.Role.USER, content=content, client_id=client_id, author=author
         )
+        if attachments:
+            message.attachments.set(attachments)
+        prefetch_related_objects([message], "attachments")  # its frames are built on the event loop: no queries
         if not session.title:
-            session.title = _title_from(content)
+            session.title = _title_from(content or "Image")
             session.save(update_fields=["title", "updated_at"])
     return message, False
+
+
+def message_attachments(*, author: User | None, attachment_ids: Sequence[int]) -> list[Attachment]:
+    """The images a message carries: at most ATTACHMENTS_PER_MESSAGE, each uploaded by its author."""
+    if not attachment_ids:
+        return []
+    limit = settings.ATTACHMENTS_PER_MESSAGE
+    if len(attachment_ids) > limit:
+        raise TooManyAttachments(f"A message may carry at most {limit} images; this one has {len(attachment_ids)}.")
+    if author is None:
+        raise MessageInvalid("Only a person's message can carry images.")
+    return attachments_of_uploader(user=author, attachment_ids=attachment_ids)
 
 
 def _check_rate(*, author_id: int) -> None:

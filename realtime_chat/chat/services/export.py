@@ -20,6 +20,10 @@ def session_export_markdown(*, session: ChatSession) -> str:
     for message in message_list(session=session):
         who = "You" if message.role == "user" else f"Assistant ({message.model or message.provider or 'unknown'})"
         lines += [f"**{who}** · {message.created_at:%Y-%m-%d %H:%M}", "", message.content or "_(no text)_", ""]
+        for image in message.attachments.all():
+            lines.append(f"- image {image.pk} ({image.width}x{image.height}): /api/attachments/{image.pk}/content/")
+        if message.attachments.all():
+            lines.append("")
         for source in message.sources:
             page = f", page {source['page']}" if source.get("page") else ""
             lines.append(f"- [{source['number']}] {source['title']}{page}")

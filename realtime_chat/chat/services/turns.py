@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -40,6 +40,7 @@ from realtime_chat.chat.services.chat import (
     preferences_get,
     user_message_submit,
 )
+from realtime_chat.chat.services.images import image_input_prepare
 from realtime_chat.chat.services.memories import memories_for_turn, memory_proposals, remember_from_message
 from realtime_chat.chat.services.personas import TurnSettings, session_persona, turn_settings
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable
@@ -97,12 +98,19 @@ class TurnOpened:
 
 
 async def chat_turn(
-    *, user: User, session_id: int, content: str, client_id: uuid.UUID | None = None
+    *,
+    user: User,
+    session_id: int,
+    content: str,
+    client_id: uuid.UUID | None = None,
+    attachments: Sequence[int] = (),
 ) -> AsyncIterator[ServerFrame]:
     """Raises ApplicationError (not found, invalid, busy, rate-limited) before the first frame; never after."""
     started = time.perf_counter()
     opening = asyncio.ensure_future(
-        database_sync_to_async(_turn_open)(user=user, session_id=session_id, content=content, client_id=client_id)
+        database_sync_to_async(_turn_open)(
+            user=user, session_id=session_id, content=content, client_id=client_id, attachments=attachments
+        )
     )
     try:
         opened = await asyncio.shield(opening)
@@ -140,8 +148,16 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
             raise opened.context_error or RuntimeError("the turn has no context")
         prompt = context.prompt
         grounding = context.grounding
+        question_images = list(opened.question.attachments.all())  # prefetched when the question was saved
+        images = await image_input_prepare(attachments=question_images, model=context.preferences.model or None)
+        if images.mode:
+            answer.message.image_input = images.mode  # saved with the answer
+            context.question = images.question(context.question)
+            if prompt is not None:  # built before the images' text was known
+                prompt = await sync_to_async(_prompt)(question=context.question, context=context, grounding=grounding)
         if prompt is None:
             grounding, prompt = await sync_to_async(_grounded_prompt)(user=user, context=context)
+        prompt = images.attach(prompt)
         _record_who_answers(answer.message, context)
         preferences = context.preferences
         options = GenerationOptions(
@@ -186,7 +202,9 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
             yield await _emit(session.pk, proposed, only_user=user.username)
 
 
-def _turn_open(*, user: User, session_id: int, content: str, client_id: uuid.UUID | None) -> TurnOpened:
+def _turn_open(
+    *, user: User, session_id: int, content: str, client_id: uuid.UUID | None, attachments: Sequence[int] = ()
+) -> TurnOpened:
     """Everything the turn needs before the provider, in one trip to the database thread (each trip is a thread
     hand-off, queued behind every other turn's): the question saved under the lock, then the context.
 
@@ -196,7 +214,12 @@ def _turn_open(*, user: User, session_id: int, content: str, client_id: uuid.UUI
     access = session_access(user=user, session_id=session_id)
     session = access.session
     question, duplicate = user_message_submit(
-        session=session, content=content, client_id=client_id, author=user, can_write=access.can_write
+        session=session,
+        content=content,
+        client_id=client_id,
+        author=user,
+        can_write=access.can_write,
+        attachment_ids=attachments,
     )
     if duplicate:
         return TurnOpened(session=session, question=question, duplicate=True)

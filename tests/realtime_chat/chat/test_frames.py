@@ -19,11 +19,15 @@ from realtime_chat.core.errors import NotFound
 
 CLIENT_ID = uuid.UUID("6f1c2a9e-0d4b-4c1e-9a51-3f0e8d2b7c10")
 SOURCE = Source(number=1, chunk_id=7, document_id=3, title="Quenby", page=None, snippet="…", cited=True)
+ATTACHMENT = frames.AttachmentData(
+    id=9, kind="jpeg", content_type="image/jpeg", width=640, height=480, bytes=51234, sha256="ab" * 32
+)
 MESSAGE: MessageData = {
     "id": 12, "session_id": 4, "role": "assistant", "author": None, "content": "Hello [1]", "status": "complete",
     "client_id": None,
     "model": "smollm2:135m", "provider": "ollama@http://127.0.0.1:11434", "fallback_from": [], "error": "",
     "prompt_tokens": 30, "completion_tokens": 3, "first_token_ms": 41, "total_ms": 90, "sources": [SOURCE],
+    "attachments": [ATTACHMENT], "image_input": "ocr",
     "persona_id": 2, "persona_name": "Captain", "memories_used": [5, 8], "created_at": "2025-01-01T12:00:00.000000Z",
 }  # fmt: skip
 MEMORY = frames.MemoryData(id=5, content="I prefer metric units", source_session=4, created_at="2025-01-01T12:00Z")
@@ -118,6 +122,8 @@ def test_a_value_of_the_wrong_type_is_refused(frame: ServerFrame, path: tuple, v
         (("message", "total_ms"), "90"),
         (("message", "sources", 0, "page"), "3"),
         (("message", "sources", 0, "cited"), 1),
+        (("message", "attachments", 0, "width"), "640"),
+        (("message", "image_input"), "both"),
         (("usage", "total_ms"), None),
         (("usage", "first_token_ms"), False),
     ],

@@ -15,7 +15,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",  # the empty favicon is a data: URL
+        "img-src 'self' data: blob:",  # the empty favicon is a data: URL; attached images are blob: URLs
         "connect-src 'self'",  # the API, and the chat socket on the same host
         "base-uri 'none'",
         "form-action 'self'",

@@ -6,6 +6,7 @@
 // taller last message moves nothing above it), and a streaming answer re-renders only its last, unfinished
 // blocks once a frame.
 
+import { attachmentStrip, imageInputNote } from "./attachments.js";
 import { markdownSource, renderMarkdown, stableEnd } from "./markdown.js";
 
 const NEAR_BOTTOM_PX = 80;
@@ -177,6 +178,9 @@ export class ChatView {
       this.pending.delete(frame.client_id);
       entry.element.dataset.messageId = frame.message.id;
       entry.element.dataset.status = "complete";
+      if (frame.message.attachments?.length) {
+        entry.element.querySelector('[data-testid="message-body"]').after(attachmentStrip(frame.message.attachments));
+      }
       return;
     }
     if (!this.shown(frame.message.id)) {
@@ -404,6 +408,7 @@ function userMessage(message) {
   const article = shell("user", message);
   const body = article.querySelector('[data-testid="message-body"]');
   body.textContent = message.content; // never HTML: shown exactly as typed
+  if (message.attachments?.length) body.after(attachmentStrip(message.attachments));
   return article;
 }
 
@@ -420,6 +425,8 @@ function assistantMessage(message, { body = null, render = true } = {}) {
   model.textContent = [message.model, providerLabel(message.provider)].filter(Boolean).join(" · ") || "no model";
   model.title = [message.model, message.provider].filter(Boolean).join(" from ");
   meta.prepend(model);
+  const imageNote = imageInputNote(message);
+  if (imageNote) model.after(imageNote);
   if (message.fallback_from && message.fallback_from.length) {
     const fallback = document.createElement("span");
     fallback.className = "badge warn";

@@ -3,6 +3,7 @@
 // data-state).
 
 import { ApiClient } from "./api.js";
+import { ComposerAttachments, useAttachmentApi } from "./attachments.js";
 import { AuthPages } from "./auth.js";
 import { ChatView } from "./chat_view.js";
 import { DocumentsPage } from "./documents.js";
@@ -51,6 +52,10 @@ class App {
     });
     this.preferences = new PreferencesPanel({
       api: this.api, dialog: $("#preferences-dialog"), toast: (text) => this.toast(text),
+    });
+    useAttachmentApi(this.api);
+    this.images = new ComposerAttachments({
+      api: this.api, form: $("#composer"), input: this.composer, toast: (text) => this.toast(text),
     });
     this.bindChrome();
     this.bindComposer();
@@ -296,12 +301,19 @@ class App {
 
   send(text) {
     const content = text.trim();
-    if (!content || !this.socket || this.busy) return;
+    if ((!content && !this.images.any) || !this.socket || this.busy) return;
+    if (this.images.uploading) {
+      this.toast("An image is still uploading: send again in a moment.");
+      return;
+    }
     const clientId = uuid4();
-    if (!this.socket.send({ type: "message", content, client_id: clientId })) {
+    const attachments = this.images.ids();
+    const frame = { type: "message", content, client_id: clientId, ...(attachments.length ? { attachments } : {}) };
+    if (!this.socket.send(frame)) {
       this.toast("Not connected yet: your message is still in the box.");
       return;
     }
+    this.images.clear();
     this.chat.addPending(clientId, content);
     this.composer.value = "";
     this.fitComposer();

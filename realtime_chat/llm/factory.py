@@ -11,8 +11,10 @@ from realtime_chat.llm.extractive import ExtractiveProvider
 from realtime_chat.llm.fallback import ChainEntry, FallbackChain
 from realtime_chat.llm.ollama_provider import OllamaProvider
 from realtime_chat.llm.openai_provider import OpenAICompatibleProvider
+from realtime_chat.llm.queueing import FairQueue, provider_queue
+from realtime_chat.llm.streaming import NetworkProvider
 from realtime_chat.llm.tokens import EstimatedTokenCounter, RememberedTokenCounts, TokenCounter
-from realtime_chat.llm.types import ModelInfo, Timeouts
+from realtime_chat.llm.types import LLMProvider, ModelInfo, Timeouts
 
 
 def build_chain(*, preferred_model: str | None = None) -> FallbackChain:
@@ -47,7 +49,16 @@ def build_chain(*, preferred_model: str | None = None) -> FallbackChain:
         entries.append(ChainEntry(compatible, settings.OPENAI_COMPAT_MODEL))
     if settings.LLM_EXTRACTIVE_FALLBACK:
         entries.append(ChainEntry(ExtractiveProvider(), ExtractiveProvider.model))
-    return FallbackChain(entries, breaker=CircuitBreaker(cooldown_seconds=settings.LLM_COOLDOWN_SECONDS))
+    breaker = CircuitBreaker(cooldown_seconds=settings.LLM_COOLDOWN_SECONDS)
+    return FallbackChain(entries, breaker=breaker, queue_for=_queue_for)
+
+
+def _queue_for(provider: LLMProvider) -> FairQueue | None:
+    """Model servers are queued in front of (`LLM_MAX_CONCURRENT_PER_PROVIDER`, 0 = not queued); the
+    extractive last resort runs in-process and never waits."""
+    if not isinstance(provider, NetworkProvider) or settings.LLM_MAX_CONCURRENT_PER_PROVIDER <= 0:
+        return None
+    return provider_queue(provider.name)
 
 
 def check_configuration() -> None:

@@ -1,6 +1,7 @@
 """The vocabulary every provider speaks: messages in, options, stream events out.
 
-A stream is always `Started`, then any number of `Token`s, then one `Finished`. `Started` comes right before the
+A stream is always `Started`, then any number of `Token`s, then one `Finished` (the fallback chain may say
+`Queued` before it, while the answer waits for a place at a model server). `Started` comes right before the
 first token, so a consumer that has seen it knows the provider is committed to the answer.
 """
 
@@ -43,7 +44,8 @@ class GenerationOptions:
     """What to generate. `model=None` means the provider's own default.
 
     `fallback_from` is filled by the fallback chain (why earlier providers were skipped) so that a last resort
-    can explain itself; callers leave it empty.
+    can explain itself; callers leave it empty. `asker` says who asked (a user's id), so that the queue in front
+    of a model server can take turns fairly; it never reaches the model.
     """
 
     model: str | None = None
@@ -52,6 +54,15 @@ class GenerationOptions:
     max_tokens: int = 512
     passages: tuple[Quotable, ...] = ()
     fallback_from: tuple[str, ...] = ()
+    asker: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """The answer waits for a place at a model server (`position` 1 is next); emitted whenever it moves up."""
+
+    provider: str
+    position: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +86,7 @@ class Finished:
     done_reason: str = "stop"
 
 
-StreamEvent = Started | Token | Finished
+StreamEvent = Queued | Started | Token | Finished
 EventStream = AsyncGenerator[StreamEvent, None]
 
 

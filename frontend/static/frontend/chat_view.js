@@ -196,6 +196,28 @@ export class ChatView {
     }, 0);
   }
 
+  /** The answer waits for a place at the model server: shown as an empty answer saying where it stands in line,
+   * until assistant.start replaces it. */
+  assistantQueued(frame) {
+    if (!this.answers.has(frame.message_id)) {
+      this.stream({
+        id: frame.message_id, content: "", status: "streaming", model: "", provider: frame.provider, sources: [],
+      }, 0);
+    }
+    const { element } = this.answers.get(frame.message_id);
+    let note = element.querySelector('[data-testid="queue-position"]');
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "badge queued";
+      note.dataset.testid = "queue-position";
+      note.setAttribute("role", "status");
+      element.append(note);
+    }
+    note.textContent = frame.position === 1
+      ? "Waiting for the model: next in line"
+      : `Waiting for the model: ${frame.position} in line`;
+  }
+
   /** A socket joining mid-answer gets the text so far: shown in place of any older copy, then continued. */
   assistantSnapshot(frame) {
     this.stream({

@@ -234,6 +234,9 @@ class App {
       case "message.created":
         this.chat.messageCreated(frame);
         return this.sessions.refresh();
+      case "assistant.queued":
+        this.setBusy(true);
+        return this.chat.assistantQueued(frame);
       case "assistant.start":
         this.setBusy(true);
         return this.chat.assistantStart(frame);

@@ -54,6 +54,21 @@ class SessionBusy(ApplicationError):
         super().__init__("An answer is still being generated in this session. Wait for it or stop it first.")
 
 
+class GenerationsBusy(ApplicationError):
+    """The user already has `CHAT_MAX_GENERATIONS_PER_USER` answers being generated, in any of their sessions."""
+
+    status_code = 429
+    code = "busy"
+
+    def __init__(self, limit: int) -> None:
+        answers = "answer" if limit == 1 else "answers"
+        super().__init__(
+            f"You already have {limit} {answers} being generated. Wait for one to finish (or stop it), then send "
+            "this again.",
+            extra={"limit": limit},
+        )
+
+
 def session_create(*, user: User, title: str = "", persona: Persona | None = None) -> ChatSession:
     return ChatSession.objects.create(owner=user, title=title.strip()[:200], persona=persona)
 
@@ -156,7 +171,7 @@ def user_message_submit(
     _check_rate(author_id=author.pk if author is not None else session.owner_id)
     with transaction.atomic():
         if assistant_is_asked(session=session, content=content):
-            _generation_lock_take(session)  # also marks the session updated
+            _generation_lock_take(session, asker_id=author.pk if author is not None else session.owner_id)
         else:
             ChatSession.objects.filter(pk=session.pk).update(updated_at=timezone.now())
         message = Message.objects.create(
@@ -190,18 +205,34 @@ def _check_rate(*, author_id: int) -> None:
         raise RateLimited(f"You can send {settings.CHAT_MESSAGES_PER_MINUTE} messages a minute. Wait a moment.")
 
 
-def _generation_lock_take(session: ChatSession) -> None:
+def _generation_lock_take(session: ChatSession, *, asker_id: int) -> None:
     """A conditional UPDATE, so two processes racing for one session cannot both win. A lock whose heartbeat
-    stopped (its process died) is taken over, and the answer it left streaming is finished as an error."""
+    stopped (its process died) is taken over, and the answer it left streaming is finished as an error.
+
+    Also where the asker's generations at once are capped: their row is locked first (PostgreSQL; SQLite's
+    IMMEDIATE transactions already serialize writers), so two sessions racing cannot both take the last place.
+    """
     now = timezone.now()
+    limit = settings.CHAT_MAX_GENERATIONS_PER_USER
+    if limit > 0:
+        list(User.objects.select_for_update().filter(pk=asker_id).values_list("pk", flat=True))
+        running = (
+            ChatSession.objects.filter(generating_for_id=asker_id, generating_since__isnull=False)
+            .exclude(pk=session.pk)
+            .exclude(_heartbeat_stopped(now))
+            .count()
+        )
+        if running >= limit:
+            raise GenerationsBusy(limit)
     taken = (
         ChatSession.objects.filter(pk=session.pk)
         .filter(Q(generating_since__isnull=True) | _heartbeat_stopped(now))
-        .update(generating_since=now, generation_heartbeat_at=now, updated_at=now)
+        .update(generating_since=now, generation_heartbeat_at=now, updated_at=now, generating_for_id=asker_id)
     )
     if not taken:
         raise SessionBusy()
     session.generating_since = session.generation_heartbeat_at = session.updated_at = now
+    session.generating_for_id = asker_id
     _abandoned_answers_finish(session.messages.all())
 
 

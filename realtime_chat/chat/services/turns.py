@@ -45,7 +45,16 @@ from realtime_chat.chat.services.memories import memories_for_turn, memory_propo
 from realtime_chat.chat.services.personas import TurnSettings, session_persona, turn_settings
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable
 from realtime_chat.llm.factory import build_chain, token_counter
-from realtime_chat.llm.types import ChatMessage, EventStream, Finished, GenerationOptions, Started, StreamEvent, Token
+from realtime_chat.llm.types import (
+    ChatMessage,
+    EventStream,
+    Finished,
+    GenerationOptions,
+    Queued,
+    Started,
+    StreamEvent,
+    Token,
+)
 from realtime_chat.memory.models import Memory
 from realtime_chat.memory.recall import memory_block
 from realtime_chat.memory.selectors import memory_exists
@@ -166,6 +175,7 @@ async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: fl
             top_p=preferences.top_p,
             max_tokens=preferences.max_tokens,
             passages=grounding.passages,
+            asker=str(user.pk),
         )
         async with (
             stop_on_request(session.pk),
@@ -344,6 +354,11 @@ async def _stream(
                     yield await batch.flush()
             elif isinstance(event, Started):
                 yield await _started(session, answer, event)
+            elif isinstance(event, Queued):
+                queued = frames.assistant_queued(
+                    message_id=answer.message.pk, provider=event.provider, position=event.position
+                )
+                yield await _emit(session.pk, queued)
             elif isinstance(event, Finished):
                 answer.prompt_tokens, answer.completion_tokens = event.prompt_tokens, event.completion_tokens
         if batch.pending:

@@ -47,6 +47,7 @@ EVERY_FRAME: list[ServerFrame] = [
     frames.assistant_start(
         message_id=12, model="m", provider="p", fallback_from=(), persona_id=2, persona_name="C", memories_used=[5]
     ),
+    frames.assistant_queued(message_id=12, provider="ollama", position=2),
     frames.token(message_id=12, delta="Hel", offset=0),
     frames.assistant_snapshot(message_id=12, content="Hello", model="smollm2:135m", provider="ollama@x"),
     frames.sources(message_id=12, sources=[SOURCE]),

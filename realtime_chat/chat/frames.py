@@ -190,6 +190,7 @@ class ErrorFrame(TypedDict):
     detail: str
     client_id: NotRequired[str]  # the refused message's, when the error answers one
     errors: NotRequired[dict[str, list[str]]]  # field errors of a refused REST request (SSE only)
+    resets_at: NotRequired[str]  # `budget_exceeded`: when the day's token budget starts again (ISO 8601)
 
 
 ServerFrame = (
@@ -311,7 +312,10 @@ def error(
 
 
 def error_from(exc: ApplicationError, *, client_id: uuid.UUID | None = None) -> ErrorFrame:
-    return error(code=exc.code, detail=exc.detail, client_id=client_id)
+    frame = error(code=exc.code, detail=exc.detail, client_id=client_id)
+    if "resets_at" in exc.extra:
+        frame["resets_at"] = str(exc.extra["resets_at"])
+    return frame
 
 
 # --- Validation (tests only) --------------------------------------------------------------------

@@ -77,6 +77,10 @@ class Message(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Whose question an assistant message answers (whose budget and usage it counts in); None for the others.
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     content = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
     # A client's id for its own message, so a resend after a dropped socket is recognised, not duplicated.
@@ -103,7 +107,12 @@ class Message(models.Model):
     class Meta:
         db_table = "realtime_chat_message"
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["session", "created_at", "id"], name="message_session_order")]
+        indexes = [
+            models.Index(fields=["session", "created_at", "id"], name="message_session_order"),
+            # Usage reports and the daily budget: one user's answers, or everyone's, over a bounded time range.
+            models.Index(fields=["asked_by", "created_at"], name="message_asked_by_time"),
+            models.Index(fields=["role", "created_at"], name="message_role_time"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "client_id"], condition=models.Q(client_id__isnull=False), name="message_client_id"

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from realtime_chat.accounts.api.authenticated import AuthenticatedRequest
 from realtime_chat.chat import frames
+from realtime_chat.chat.budget import BudgetExceeded
 from realtime_chat.chat.frames import AssistantEndFrame, MessageCreatedFrame, ServerFrame
 from realtime_chat.chat.live import answer_follow
 from realtime_chat.chat.models import ChatSession, SessionMember
@@ -248,11 +249,14 @@ async def _sse(first_frame: ServerFrame, turn: AsyncIterator[ServerFrame]) -> As
 
 
 async def _last_frame(turn: AsyncIterator[ServerFrame]) -> MessageCreatedFrame | AssistantEndFrame:
-    """The answer (or, for a retried client_id, the question saved the first time); a turn always yields one."""
+    """The answer (or, for a retried client_id, the question saved the first time); a turn always yields one.
+    A turn refused once its question was saved (the day's token budget spent) is answered as that 4xx."""
     last: MessageCreatedFrame | AssistantEndFrame | None = None
     async for frame in turn:
         if frame["type"] == "assistant.end" or frame["type"] == "message.created":
             last = frame
+        elif frame["type"] == "error" and frame["code"] == BudgetExceeded.code:
+            raise BudgetExceeded.from_frame(frame)
     if last is None:
         raise RuntimeError("The chat turn ended without message.created.")
     return last

@@ -292,10 +292,13 @@ def _title_from(content: str) -> str:
     return first_line if len(first_line) <= TITLE_CHARS else first_line[: TITLE_CHARS - 1].rstrip() + "…"
 
 
-def assistant_message_start(*, session: ChatSession, model: str, provider: str, fallback_from: list[str]) -> Message:
+def assistant_message_start(
+    *, session: ChatSession, model: str, provider: str, fallback_from: list[str], asked_by: User | None = None
+) -> Message:
     return Message.objects.create(
         session=session,
         role=Message.Role.ASSISTANT,
+        asked_by=asked_by,
         status=Message.Status.STREAMING,
         model=model,
         provider=provider,

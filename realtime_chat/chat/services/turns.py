@@ -25,6 +25,7 @@ from realtime_chat.accounts.models import User
 from realtime_chat.chat import frames
 from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.broadcast import session_broadcast
+from realtime_chat.chat.budget import BudgetExceeded, token_budget_check
 from realtime_chat.chat.frames import AssistantEndFrame, MessageData, ServerFrame, TokenFrame
 from realtime_chat.chat.live import heartbeat, stop_on_request
 from realtime_chat.chat.models import ChatSession, Message
@@ -104,6 +105,7 @@ class TurnOpened:
     context: TurnContext | None = None
     context_error: Exception | None = None  # raised again inside the answer, which then ends as an error
     notice: ServerFrame | None = None  # for the asker alone: a "remember ..." message saved (or why not)
+    refusal: BudgetExceeded | None = None  # the question is saved, but the assistant will not answer it
 
 
 async def chat_turn(
@@ -131,6 +133,13 @@ async def chat_turn(
     )
     if opened.duplicate:
         yield created  # a retry of a message already saved: answer the retry only
+        return
+    if opened.refusal is not None:  # everyone sees the question; the asker's sockets alone hear why, after it
+        yield await _emit(session_id, created)
+        if opened.notice is not None:
+            yield await _tell_asker(session_id, opened, user)
+        refused = frames.error_from(opened.refusal, client_id=client_id)
+        yield await _emit(session_id, refused, only_user=user.username)
         return
     if opened.answer is None:  # said to the people of the room, not to the assistant (`mention` mode)
         yield await _emit(session_id, created)
@@ -236,8 +245,13 @@ def _turn_open(
     notice = remember_from_message(user=user, session_id=session.pk, content=question.content)
     if not assistant_is_asked(session=session, content=question.content):
         return TurnOpened(session=session, question=question, notice=notice)
+    try:
+        token_budget_check(user=user)
+    except BudgetExceeded as exc:  # before any model is called; the lock taken for the answer is freed
+        generation_lock_release(session_id=session.pk)
+        return TurnOpened(session=session, question=question, refusal=exc, notice=notice)
     # Created now, not when the provider starts: one trip less to the database thread before the first token.
-    answer = assistant_message_start(session=session, model="", provider="", fallback_from=[])
+    answer = assistant_message_start(session=session, model="", provider="", fallback_from=[], asked_by=user)
     opened = TurnOpened(session=session, question=question, answer=answer, notice=notice)
     try:
         opened.context = _turn_context(user=user, session=session, question=question)

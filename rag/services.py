@@ -1,6 +1,5 @@
 """Document writes: upload (checked before anything is stored), delete, reindex."""
 
-import functools
 import hashlib
 import re
 import tempfile
@@ -20,6 +19,7 @@ from rag.errors import (
     DuplicateDocument,
 )
 from rag.ingestion.extract import check_docx_container, detect_kind, extract
+from rag.ingestion.index import index_changes_record
 from rag.models import Document
 from rag.quota import document_quota_check
 from realtime_chat.accounts.models import User
@@ -131,12 +131,12 @@ def document_reindex(*, document: Document) -> Document:
     return document
 
 
+@transaction.atomic
 def document_delete(*, document: Document) -> None:
-    """Delete the row (its chunks cascade) and, after commit, the file and the document's vectors.
-    Retrieval stops returning it at once: only existing ready documents are searched."""
+    """Delete the row (its chunks cascade), log the change for every process's indexes and, after commit, delete
+    the file. Retrieval stops returning it at once: only existing ready documents are searched."""
     model_keys = set(document.chunks.values_list("embedding_model", flat=True))
-    file = document.file
+    file, document_id = document.file, document.pk
     document.delete()
+    index_changes_record(model_keys=model_keys, document_ids=[document_id])
     transaction.on_commit(lambda: file.delete(save=False))
-    for key in model_keys:
-        transaction.on_commit(functools.partial(async_task, "rag.tasks.index_sync", key))

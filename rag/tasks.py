@@ -6,7 +6,7 @@ import time
 from django.db import transaction
 
 from rag.conf import int_setting
-from rag.ingestion.index import index_sync as _index_sync
+from rag.ingestion.index import index_refresh
 from rag.ingestion.pipeline import document_fail, ingest_documents
 from rag.metrics import ingestion_record
 from rag.models import Document
@@ -40,5 +40,5 @@ def ingest_document(document_id: int) -> None:
 
 
 def index_sync(model_key: str) -> None:
-    """Bring the indexes of one embedding model in line with the database (after a deletion)."""
-    _index_sync(model_key)
+    """Kept for tasks queued before indexes followed the database by themselves: refreshes this worker's copy."""
+    index_refresh(model_key)

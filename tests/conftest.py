@@ -87,11 +87,11 @@ def chat_model(model_server: LocalModelServer, settings) -> LocalModelServer:
 
 @pytest.fixture
 def isolated_rag_storage(settings, tmp_path: Path) -> None:
-    """A media root and index directory of the test's own, and no index snapshot cached from another test."""
+    """A media root of the test's own, and no index snapshot cached from another test."""
     from rag.ingestion.index import snapshot_cache_clear
 
-    settings.RAG_INDEX_DIR = tmp_path / "indexes"
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.RAG_INDEX_REFRESH_IN_BACKGROUND = False  # a thread of its own would not see the test's transaction
     snapshot_cache_clear()
 
 

@@ -1,47 +1,47 @@
-"""Stage 4: the derived indexes (FAISS for vectors, bm25s for words), one set per embedding model.
+"""Stage 4: the derived indexes (FAISS for vectors, BM25 for words) of one embedding model, held in memory by
+each process and built from the database, which is the source of truth and the only thing processes share.
 
-The database is the source of truth; `index_sync` makes the on-disk indexes match it and publishes them as a
-new version: versioned files are written first, then `manifest.json` is replaced atomically. Every process
-keeps the current version in memory and, at most once per RAG_INDEX_CHECK_INTERVAL_MS, stats the manifest to
-notice a newer one. Writers take a file lock, so two workers never publish over each other.
+A write that changes a document's chunks calls `index_changes_record` inside its transaction: under the model's
+IndexState row lock it bumps the version and logs the document, so versions commit in order. A process builds its
+snapshot once from every chunk; then, at most once per RAG_INDEX_CHECK_INTERVAL_MS, it reads the version and, when
+it moved, reloads the chunks of the documents changed since its own version (deltas by id) into a new snapshot,
+built beside the one answering and swapped by reference. A new generation (`rag_rebuild_index`, or a new embedding
+model's first use) builds from scratch the same way. No file is shared, so hosts need no common disk.
 
-Index type by size: under RAG_HNSW_THRESHOLD vectors an exact IndexFlatIP (a full scan of 50k x 384 floats
-is a few milliseconds); from the threshold, IndexHNSWFlat (sub-millisecond, approximate; built incrementally,
-rebuilt when vectors are removed because HNSW cannot delete).
+Index type by size: under RAG_HNSW_THRESHOLD vectors an exact IndexFlatIP (a scan of 50k x 384 floats takes a few
+milliseconds); from the threshold IndexHNSWFlat. Removed chunks are masked out until they are a quarter of the
+rows, then the snapshot is compacted.
 """
 
-import fcntl
-import functools
-import json
-import os
-import shutil
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import bm25s
 import faiss
 import numpy as np
+from django.db import close_old_connections, connections, transaction
+from django.db.models import F
 
-from rag.conf import index_dir, int_setting
-from rag.ingestion.chunk import search_text
-from rag.models import Chunk
-from rag.retrieval.bm25 import bm25_build
+from rag.conf import bool_setting, float_setting, int_setting
+from rag.models import Chunk, IndexChange, IndexState
+from rag.retrieval.bm25 import Bm25Index, TermCounts, Vocabulary, bm25_build, term_counts
+from rag.retrieval.dense import stored_vectors
 
-MANIFEST = "manifest.json"
-KEEP_VERSIONS = 3  # older files are deleted; a reader still loading one of the last three is safe
+logger = logging.getLogger(__name__)
+COMPACT_ABOVE = 0.25  # removed rows, as a fraction of all rows, past which a snapshot is rebuilt without them
 _BATCH = 900  # ids per IN (...) query, under SQLite's parameter limit
 
 
 @dataclass
 class Positions:
-    """Which chunk and document each row of an index holds, and a fast way to mask rows by document."""
+    """Which chunk and document each row of the indexes holds, which rows are still live, and a fast way to mask
+    rows by document."""
 
     chunk_ids: np.ndarray
     document_ids: np.ndarray
+    alive: np.ndarray
     _documents: np.ndarray = field(init=False, repr=False)
     _inverse: np.ndarray = field(init=False, repr=False)
 
@@ -49,17 +49,19 @@ class Positions:
         self._documents, self._inverse = np.unique(self.document_ids, return_inverse=True)
 
     def mask(self, allowed_documents: np.ndarray) -> np.ndarray:
-        return np.isin(self._documents, allowed_documents)[self._inverse]
+        return np.isin(self._documents, allowed_documents)[self._inverse] & self.alive
 
 
-@dataclass
+@dataclass(frozen=True)
 class IndexSnapshot:
     version: int
+    generation: int
     model_key: str
+    positions: Positions
     dense: faiss.Index | None
-    dense_positions: Positions
-    bm25: bm25s.BM25 | None
-    bm25_positions: Positions
+    bm25: Bm25Index | None
+    counts: TermCounts = field(repr=False)  # per row, so a delta re-scores BM25 without re-reading texts
+    vocabulary: Vocabulary = field(repr=False, default_factory=Vocabulary)
 
     @property
     def index_type(self) -> str:
@@ -69,242 +71,280 @@ class IndexSnapshot:
 
     @property
     def count(self) -> int:
-        return len(self.dense_positions.chunk_ids)
+        return int(self.positions.alive.sum())
 
 
-def store_dir(model_key: str) -> Path:
-    return index_dir() / model_key
+@dataclass(frozen=True)
+class _State:
+    version: int
+    generation: int
 
 
-def read_manifest(directory: Path) -> dict | None:
-    try:
-        return json.loads((directory / MANIFEST).read_text())
-    except FileNotFoundError:
-        return None
+@dataclass(frozen=True)
+class _Rows:
+    """Chunks read from the database: what one delta (or a full build) adds."""
+
+    chunk_ids: np.ndarray
+    document_ids: np.ndarray
+    vectors: np.ndarray
+    titles: list[str]
+    texts: list[str]
 
 
-def load_snapshot(directory: Path) -> IndexSnapshot | None:
-    manifest = read_manifest(directory)
-    if manifest is None:
-        return None
-    version = manifest["version"]
-    dense_ids = np.load(directory / f"v{version}.dense.npz")
-    bm25_ids = np.load(directory / f"v{version}.bm25.npz")
-    dense = faiss.read_index(str(directory / f"v{version}.faiss")) if manifest["count"] else None
-    bm25 = bm25s.BM25.load(directory / f"v{version}.bm25", show_progress=False) if manifest["count"] else None
-    return IndexSnapshot(
-        version=version,
-        model_key=manifest["model"],
-        dense=dense,
-        dense_positions=Positions(dense_ids["chunk_ids"], dense_ids["document_ids"]),
-        bm25=bm25,
-        bm25_positions=Positions(bm25_ids["chunk_ids"], bm25_ids["document_ids"]),
-    )
+# --- Writing: the version and the change log ------------------------------------------------------------------
 
 
-# --- Reading: one snapshot per process, reloaded when the manifest changes -------------------------------
+def index_changes_record(*, model_keys: Iterable[str], document_ids: Iterable[int]) -> None:
+    """Log that these documents' chunks of these models changed. Call inside the transaction that changed them:
+    the row lock held until its commit keeps versions in commit order, so no reader can skip one."""
+    documents = sorted(set(document_ids))
+    for model_key in sorted(set(model_keys)):
+        IndexState.objects.get_or_create(embedding_model=model_key)
+        state = IndexState.objects.select_for_update().get(embedding_model=model_key)
+        state.version += 1
+        state.save(update_fields=["version"])
+        IndexChange.objects.bulk_create(
+            [IndexChange(embedding_model=model_key, version=state.version, document_id=d) for d in documents]
+        )
+
+
+def index_generation_bump(model_key: str) -> None:
+    """Ask every process for a full rebuild of `model_key`'s index (each builds it beside the one answering)."""
+    with transaction.atomic():
+        IndexState.objects.get_or_create(embedding_model=model_key)
+        IndexState.objects.filter(embedding_model=model_key).update(
+            generation=F("generation") + 1, version=F("version") + 1
+        )
+
+
+def _state(model_key: str) -> _State:
+    row = IndexState.objects.filter(embedding_model=model_key).values_list("version", "generation").first()
+    return _State(*row) if row else _State(0, 0)
+
+
+# --- Reading: one snapshot per process and model, refreshed from the database -----------------------------------
 
 
 @dataclass
-class _Cached:
-    snapshot: IndexSnapshot | None
-    signature: tuple | None
-    checked_at: float
+class _Holder:
+    snapshot: IndexSnapshot | None = None
+    checked_at: float = float("-inf")
+    refreshing: bool = False
+    build_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_cache: dict[Path, _Cached] = {}
-_cache_lock = threading.Lock()
+_holders: dict[str, _Holder] = {}
+_holders_lock = threading.Lock()
 
 
-def _signature(directory: Path) -> tuple | None:
-    try:
-        stat = (directory / MANIFEST).stat()
-    except FileNotFoundError:
-        return None
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+def _holder(model_key: str) -> _Holder:
+    with _holders_lock:
+        return _holders.setdefault(model_key, _Holder())
 
 
-def current_snapshot(model_key: str) -> IndexSnapshot | None:
-    """The newest published index for `model_key`, loaded once and kept; None when nothing was indexed yet."""
-    directory = store_dir(model_key)
-    entry = _cache.get(directory)
+def current_snapshot(model_key: str) -> IndexSnapshot:
+    """This process's index of `model_key`. At most once per RAG_INDEX_CHECK_INTERVAL_MS the database's version is
+    read; a newer one is applied in the background (RAG_INDEX_REFRESH_IN_BACKGROUND) while this one answers."""
+    holder = _holder(model_key)
     now = time.monotonic()
-    if entry is not None and (now - entry.checked_at) * 1000 < int_setting("RAG_INDEX_CHECK_INTERVAL_MS"):
-        return entry.snapshot
-    signature = _signature(directory)
-    if entry is not None and entry.signature == signature:
-        entry.checked_at = now
-        return entry.snapshot
-    with _cache_lock:
-        entry = _cache.get(directory)
-        if entry is None or entry.signature != signature:
-            entry = _Cached(_load_retrying(directory), signature, now)
-            _cache[directory] = entry
-    return entry.snapshot
-
-
-def _load_retrying(directory: Path) -> IndexSnapshot | None:
-    try:
-        return load_snapshot(directory)
-    except FileNotFoundError:  # a writer published and pruned between our reads: read the new manifest
-        return load_snapshot(directory)
-
-
-def snapshot_cache_clear() -> None:
-    with _cache_lock:
-        _cache.clear()
-
-
-# --- Writing ---------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def index_sync(model_key: str, *, rebuild: bool = False) -> IndexSnapshot:
-    """Make the indexes for `model_key` match the database and publish them if anything changed."""
-    directory = store_dir(model_key)
-    with _locked(directory):
-        old = None if rebuild else _published(directory)
-        rows = Chunk.objects.filter(embedding_model=model_key).order_by("id").values_list("id", "document_id")
-        ids = np.array(list(rows), dtype=np.int64).reshape(-1, 2)
-        chunk_ids, document_ids = ids[:, 0], ids[:, 1]
-        if old is not None and np.array_equal(np.sort(old.dense_positions.chunk_ids), chunk_ids):
-            return old
-        dense, positions = _dense_sync(old, chunk_ids, document_ids)
-        bm25, bm25_positions = _bm25_build(model_key)
-        version = _next_version(directory)
-        snapshot = IndexSnapshot(version, model_key, dense, positions, bm25, bm25_positions)
-        _publish(directory, snapshot)
-    with _cache_lock:
-        _cache[directory] = _Cached(snapshot, _signature(directory), time.monotonic())
+    snapshot = holder.snapshot
+    if snapshot is None:
+        return index_refresh(model_key)  # nothing to answer from yet: build now
+    if (now - holder.checked_at) * 1000 < int_setting("RAG_INDEX_CHECK_INTERVAL_MS"):
+        return snapshot
+    holder.checked_at = now
+    if _behind(snapshot, _state(model_key)):
+        if bool_setting("RAG_INDEX_REFRESH_IN_BACKGROUND"):
+            _refresh_in_background(model_key, holder)
+        else:
+            return index_refresh(model_key)
     return snapshot
 
 
-def _published(directory: Path) -> IndexSnapshot | None:
-    """The published snapshot: this process's copy when it is current, else read from disk."""
-    manifest = read_manifest(directory)
-    entry = _cache.get(directory)
-    if manifest and entry is not None and entry.snapshot is not None and entry.snapshot.version == manifest["version"]:
-        return entry.snapshot
-    return load_snapshot(directory)
+def index_refresh(model_key: str) -> IndexSnapshot:
+    """Bring this process's index of `model_key` up to the database's version now, in the caller's thread."""
+    holder = _holder(model_key)
+    with holder.build_lock:
+        state = _state(model_key)
+        old = holder.snapshot
+        if old is not None and not _behind(old, state):
+            return old
+        if old is None or old.generation != state.generation or old.version > state.version:
+            snapshot = _build_full(model_key, state)
+        else:
+            snapshot = _apply_changes(old, state)
+        holder.snapshot, holder.checked_at = snapshot, time.monotonic()
+        return snapshot
 
 
-def _next_version(directory: Path) -> int:
-    manifest = read_manifest(directory)
-    return (manifest["version"] if manifest else 0) + 1
+def index_rebuild(model_key: str) -> IndexSnapshot:
+    """A full rebuild everywhere (a new generation), done in this process now."""
+    index_generation_bump(model_key)
+    return index_refresh(model_key)
 
 
-def _dense_sync(
-    old: IndexSnapshot | None, chunk_ids: np.ndarray, document_ids: np.ndarray
-) -> tuple[faiss.Index | None, Positions]:
-    if len(chunk_ids) == 0:
-        return None, Positions(chunk_ids, document_ids)
-    wanted_type = "hnsw" if len(chunk_ids) >= int_setting("RAG_HNSW_THRESHOLD") else "flat"
-    if old is not None and old.dense is not None:
-        old_ids = old.dense_positions.chunk_ids
-        kept = np.isin(old_ids, chunk_ids)
-        added = ~np.isin(chunk_ids, old_ids)
-        if kept.all() and old.index_type == wanted_type:
-            index = faiss.clone_index(old.dense)  # readers in this process keep using the old object
-            index.add(_vectors(chunk_ids[added], dimension=index.d))
-            return index, Positions(
-                np.concatenate([old_ids, chunk_ids[added]]),
-                np.concatenate([old.dense_positions.document_ids, document_ids[added]]),
+def snapshot_cache_clear() -> None:
+    """Forget every snapshot (tests: each starts from its own database)."""
+    with _holders_lock:
+        _holders.clear()
+
+
+def _behind(snapshot: IndexSnapshot, state: _State) -> bool:
+    """Any difference counts: a version lower than ours means another database (restored, or a test's)."""
+    return snapshot.version != state.version or snapshot.generation != state.generation
+
+
+def _refresh_in_background(model_key: str, holder: _Holder) -> None:
+    if holder.refreshing:
+        return
+    holder.refreshing = True
+
+    def run() -> None:
+        close_old_connections()
+        try:
+            index_refresh(model_key)
+        except Exception:  # the old snapshot keeps answering; the next check tries again
+            logger.exception("refreshing the %s index failed", model_key)
+        finally:
+            holder.refreshing = False
+            connections.close_all()  # this thread's connections only
+
+    threading.Thread(target=run, name=f"rag-index-{model_key}", daemon=True).start()
+
+
+# --- Building ---------------------------------------------------------------------------------------------------
+
+
+def _build_full(model_key: str, state: _State) -> IndexSnapshot:
+    """Every chunk of the model. The version was read first, so changes committed meanwhile are applied again by
+    the next refresh (applying a document's change twice gives the same rows)."""
+    rows = _read_rows(Chunk.objects.filter(embedding_model=model_key).order_by("id"))
+    vocabulary = Vocabulary()
+    counts = _counts(vocabulary, rows)
+    alive = np.ones(len(rows.chunk_ids), dtype=bool)
+    dense = _dense(rows.vectors)
+    return _snapshot(model_key, state, rows.chunk_ids, rows.document_ids, alive, dense, counts, vocabulary)
+
+
+def _apply_changes(old: IndexSnapshot, state: _State) -> IndexSnapshot:
+    changed = np.array(
+        sorted(
+            set(
+                IndexChange.objects.filter(
+                    embedding_model=old.model_key, version__gt=old.version, version__lte=state.version
+                ).values_list("document_id", flat=True)
             )
-        from rag.retrieval.dense import stored_vectors
-
-        kept_vectors = stored_vectors(old.dense)[kept]
-        vectors = np.concatenate([kept_vectors, _vectors(chunk_ids[added], dimension=old.dense.d)])
-        return _build(vectors, wanted_type), Positions(
-            np.concatenate([old_ids[kept], chunk_ids[added]]),
-            np.concatenate([old.dense_positions.document_ids[kept], document_ids[added]]),
+        ),
+        dtype=np.int64,
+    )
+    added = _read_changed(old.model_key, changed)
+    positions = old.positions
+    alive = np.concatenate(
+        [positions.alive & ~np.isin(positions.document_ids, changed), np.ones(len(added.chunk_ids), bool)]
+    )
+    chunk_ids = np.concatenate([positions.chunk_ids, added.chunk_ids])
+    document_ids = np.concatenate([positions.document_ids, added.document_ids])
+    vocabulary = old.vocabulary
+    counts = old.counts.append(_counts(vocabulary, added))
+    removed = len(alive) - int(alive.sum())
+    if old.dense is None or removed > COMPACT_ABOVE * len(alive) or _wanted_type(int(alive.sum())) != old.index_type:
+        parts = [stored_vectors(old.dense)] if old.dense is not None else []
+        if len(added.chunk_ids):
+            parts.append(added.vectors)
+        vectors = np.concatenate(parts)[alive] if parts else np.empty((0, 0), dtype=np.float32)
+        keep = np.flatnonzero(alive)
+        return _snapshot(
+            old.model_key,
+            state,
+            chunk_ids[keep],
+            document_ids[keep],
+            np.ones(len(keep), dtype=bool),
+            _dense(vectors),
+            counts.take(keep),
+            vocabulary,
         )
-    return _build(_vectors(chunk_ids), wanted_type), Positions(chunk_ids, document_ids)
+    dense = faiss.clone_index(old.dense)  # readers keep searching the old object meanwhile
+    if len(added.chunk_ids):
+        dense.add(np.ascontiguousarray(added.vectors, dtype=np.float32))
+    return _snapshot(old.model_key, state, chunk_ids, document_ids, alive, dense, counts, vocabulary)
 
 
-def _vectors(chunk_ids: np.ndarray, *, dimension: int = 0) -> np.ndarray:
-    """Vectors from the database, in the order of `chunk_ids`."""
-    found: dict[int, bytes] = {}
-    for start in range(0, len(chunk_ids), _BATCH):
-        batch = [int(i) for i in chunk_ids[start : start + _BATCH]]
-        found.update(Chunk.objects.filter(id__in=batch).values_list("id", "vector"))
-    if not found:
-        return np.empty((0, dimension), dtype=np.float32)
-    return np.stack([np.frombuffer(bytes(found[int(i)]), dtype=np.float32) for i in chunk_ids])
+def _snapshot(
+    model_key: str,
+    state: _State,
+    chunk_ids: np.ndarray,
+    document_ids: np.ndarray,
+    alive: np.ndarray,
+    dense: faiss.Index | None,
+    counts: TermCounts,
+    vocabulary: Vocabulary,
+) -> IndexSnapshot:
+    positions = Positions(chunk_ids, document_ids, alive)
+    bm25 = bm25_build(counts, vocabulary, alive=alive) if alive.any() else None
+    return IndexSnapshot(state.version, state.generation, model_key, positions, dense, bm25, counts, vocabulary)
 
 
-def _build(vectors: np.ndarray, index_type: str) -> faiss.Index:
+def _counts(vocabulary: Vocabulary, rows: _Rows) -> TermCounts:
+    title_weight = float_setting("RAG_BM25_TITLE_WEIGHT")
+    return term_counts(vocabulary, titles=rows.titles, texts=rows.texts, title_weight=title_weight)
+
+
+def _read_changed(model_key: str, documents: np.ndarray) -> _Rows:
+    parts = [
+        _read_rows(
+            Chunk.objects.filter(
+                embedding_model=model_key, document_id__in=documents[start : start + _BATCH].tolist()
+            ).order_by("id")
+        )
+        for start in range(0, len(documents), _BATCH)
+    ]
+    if not parts:
+        return _read_rows(Chunk.objects.none())
+    return _Rows(
+        np.concatenate([p.chunk_ids for p in parts]),
+        np.concatenate([p.document_ids for p in parts]),
+        np.concatenate([p.vectors for p in parts]),
+        [title for p in parts for title in p.titles],
+        [text for p in parts for text in p.texts],
+    )
+
+
+def _read_rows(chunks: "object") -> _Rows:
+    chunk_ids: list[int] = []
+    document_ids: list[int] = []
+    vectors: list[np.ndarray] = []
+    titles: list[str] = []
+    texts: list[str] = []
+    rows = chunks.values_list("id", "document_id", "document__title", "text", "vector")  # type: ignore[attr-defined]
+    for chunk_id, document_id, title, text, vector in rows.iterator(chunk_size=2000):
+        chunk_ids.append(chunk_id)
+        document_ids.append(document_id)
+        vectors.append(np.frombuffer(bytes(vector), dtype=np.float32))
+        titles.append(title)
+        texts.append(text)
+    dimension = len(vectors[0]) if vectors else 0
+    return _Rows(
+        np.array(chunk_ids, dtype=np.int64),
+        np.array(document_ids, dtype=np.int64),
+        np.stack(vectors) if vectors else np.empty((0, dimension), dtype=np.float32),
+        titles,
+        texts,
+    )
+
+
+def _wanted_type(count: int) -> str:
+    return "hnsw" if count >= int_setting("RAG_HNSW_THRESHOLD") else "flat"
+
+
+def _dense(vectors: np.ndarray) -> faiss.Index | None:
+    if len(vectors) == 0:
+        return None
     dimension = vectors.shape[1]
     index: faiss.Index
-    if index_type == "hnsw":
+    if _wanted_type(len(vectors)) == "hnsw":
         index = faiss.IndexHNSWFlat(dimension, int_setting("RAG_HNSW_M"), faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = int_setting("RAG_HNSW_EF_CONSTRUCTION")
     else:
         index = faiss.IndexFlatIP(dimension)
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
-
-
-def _bm25_build(model_key: str) -> tuple[bm25s.BM25 | None, Positions]:
-    rows = (
-        Chunk.objects.filter(embedding_model=model_key)
-        .order_by("id")
-        .values_list("id", "document_id", "document__title", "text")
-    )
-    chunk_ids, document_ids, texts = [], [], []
-    for chunk_id, document_id, title, text in rows.iterator(chunk_size=2000):
-        chunk_ids.append(chunk_id)
-        document_ids.append(document_id)
-        texts.append(search_text(title=title, text=text))
-    positions = Positions(np.array(chunk_ids, dtype=np.int64), np.array(document_ids, dtype=np.int64))
-    return (bm25_build(texts) if texts else None), positions
-
-
-def _publish(directory: Path, snapshot: IndexSnapshot) -> None:
-    version = snapshot.version
-    for name, positions in (("dense", snapshot.dense_positions), ("bm25", snapshot.bm25_positions)):
-        _atomic(directory / f"v{version}.{name}.npz", functools.partial(_save_positions, positions=positions))
-    if (dense := snapshot.dense) is not None:
-        _atomic(directory / f"v{version}.faiss", lambda path: faiss.write_index(dense, str(path)))
-    if snapshot.bm25 is not None:
-        bm25_dir = directory / f"v{version}.bm25"
-        shutil.rmtree(bm25_dir, ignore_errors=True)
-        snapshot.bm25.save(bm25_dir, show_progress=False)
-    manifest = {
-        "version": version,
-        "model": snapshot.model_key,
-        "count": snapshot.count,
-        "index_type": snapshot.index_type,
-        "built_at": time.time(),
-    }
-    _atomic(directory / MANIFEST, lambda path: path.write_text(json.dumps(manifest)))
-    _prune(directory, keep_from=version - KEEP_VERSIONS + 1)
-
-
-def _save_positions(path: Path, positions: Positions) -> None:
-    with path.open("wb") as handle:
-        np.savez(handle, chunk_ids=positions.chunk_ids, document_ids=positions.document_ids)
-
-
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    with temporary.open("rb") as handle:
-        os.fsync(handle.fileno())
-    temporary.replace(path)
-
-
-def _prune(directory: Path, *, keep_from: int) -> None:
-    for path in directory.glob("v*"):
-        number = path.name[1:].split(".", 1)[0]
-        if number.isdigit() and int(number) < keep_from:
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)

@@ -4,10 +4,15 @@
 publishes the index once, not once per file. A document that fails is marked failed alone.
 """
 
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,11 +21,13 @@ from rag.errors import DocumentUnreadable
 from rag.ingestion.chunk import ChunkDraft, Chunker, search_text
 from rag.ingestion.embed import Embedder, embed_cached, get_embedder, text_hash
 from rag.ingestion.extract import extract
-from rag.ingestion.index import IndexSnapshot, index_sync
+from rag.ingestion.index import IndexSnapshot, index_changes_record, index_refresh
 from rag.ingestion.progress import Progress
 from rag.models import Chunk, Document
 
 TITLE_PREFIX_TOKENS = 32  # at most this much of the title is prepended to each chunk before embedding
+EXTRACT_WORKERS = 2  # parser processes at once, ahead of the embedding
+EMBED_RUN = 256  # chunks embedded together: long enough to sort by length and fill batches
 
 
 @dataclass(frozen=True)
@@ -38,35 +45,55 @@ def chunker_for(embedder: Embedder) -> Chunker:
 
 
 def ingest_documents(documents: Sequence[Document]) -> IndexSnapshot | None:
-    """Ingest the documents, publish the index, mark them ready. Returns the published index, if any."""
+    """Ingest the documents, publish the index, mark them ready. Returns the published index, if any.
+
+    Parsers run in child processes, EXTRACT_WORKERS at a time, ahead of the embedding: while one run of chunks is
+    embedded here, the next documents are being extracted and chunked."""
     embedder = get_embedder()
     chunker = chunker_for(embedder)
     progress = Progress([document.pk for document in documents])
     progress.stage("extract")
-    prepared = []
-    for document in documents:
-        try:
-            prepared.append(_prepare(document, embedder=embedder, chunker=chunker))
-        except DocumentUnreadable as exc:
-            document_fail(document=document, reason=exc.detail)
-    if not prepared:
+    stored: list[Document] = []
+    pending: list[_Prepared] = []
+    with ThreadPoolExecutor(max_workers=EXTRACT_WORKERS, thread_name_prefix="rag-extract") as pool:
+        futures = [pool.submit(_prepare, document, embedder=embedder, chunker=chunker) for document in documents]
+        for document, future in zip(documents, futures, strict=True):
+            try:
+                pending.append(future.result())
+            except DocumentUnreadable as exc:
+                document_fail(document=document, reason=exc.detail)
+                progress.document_ids.remove(document.pk)
+                continue
+            if sum(len(item.inputs) for item in pending) >= EMBED_RUN:
+                stored += _embed_and_store(pending, embedder=embedder, progress=progress, total=len(documents))
+                pending = []
+        stored += _embed_and_store(pending, embedder=embedder, progress=progress, total=len(documents))
+    if not stored:
         return None
-    progress = Progress([item.document.pk for item in prepared])
-    progress.stage("embed")
-    inputs = [text for item in prepared for text in item.inputs]
-    vectors = iter(embed_cached(embedder, inputs, on_batch=progress.update))
-    for item in prepared:
-        _store(item, [next(vectors) for _ in item.inputs], model_key=embedder.model_key)
     progress.stage("index")
-    snapshot = index_sync(embedder.model_key)
+    snapshot = index_refresh(embedder.model_key)  # this process at once; the others within the check interval
     Document.objects.filter(pk__in=progress.document_ids).update(
         status=Document.Status.READY, stage="", progress=100, error="", ingested_at=timezone.now()
     )
     return snapshot
 
 
+def _embed_and_store(items: list[_Prepared], *, embedder: Embedder, progress: Progress, total: int) -> list[Document]:
+    if not items:
+        return []
+    if progress.current != "embed":
+        progress.stage("embed")
+    inputs = [text for item in items for text in item.inputs]
+    vectors = iter(embed_cached(embedder, inputs))
+    for item in items:
+        _store(item, [next(vectors) for _ in item.inputs], model_key=embedder.model_key)
+    progress.done(len(items), total)
+    return [item.document for item in items]
+
+
 def _prepare(document: Document, *, embedder: Embedder, chunker: Chunker) -> _Prepared:
-    extracted = extract(Path(document.file.path), document.kind)
+    with _local_copy(document) as path:
+        extracted = extract(path, document.kind)
     if not any(block.text.strip() for block in extracted.blocks):
         raise DocumentUnreadable("No text could be extracted from this document (is it a scan?).")
     title = _title_prefix(document.title, embedder)
@@ -74,6 +101,19 @@ def _prepare(document: Document, *, embedder: Embedder, chunker: Chunker) -> _Pr
     drafts = chunker.split(extracted.blocks, reserved_tokens=reserved)
     inputs = [search_text(title=title, text=draft.text) for draft in drafts]
     return _Prepared(document, drafts, inputs, extracted.page_count)
+
+
+@contextmanager
+def _local_copy(document: Document) -> Iterator[Path]:
+    """A local path to the uploaded file for the parser process. Files may live in any Django storage (S3 through
+    django-storages): a storage without local paths is copied to a temporary file first."""
+    if isinstance(document.file.storage, FileSystemStorage):
+        yield Path(document.file.path)
+        return
+    with tempfile.NamedTemporaryFile(suffix=f".{document.kind}") as local, document.file.open("rb") as stored:
+        shutil.copyfileobj(stored, local, 1 << 20)
+        local.flush()
+        yield Path(local.name)
 
 
 def _store(item: _Prepared, vectors: list, *, model_key: str) -> None:
@@ -92,8 +132,10 @@ def _store(item: _Prepared, vectors: list, *, model_key: str) -> None:
         for draft, text, vector in zip(item.drafts, item.inputs, vectors, strict=True)
     ]
     with transaction.atomic():
+        previous = set(Chunk.objects.filter(document=item.document).values_list("embedding_model", flat=True))
         Chunk.objects.filter(document=item.document).delete()
         Chunk.objects.bulk_create(chunks, batch_size=500)
+        index_changes_record(model_keys={model_key, *previous}, document_ids=[item.document.pk])
         Document.objects.filter(pk=item.document.pk).update(chunk_count=len(chunks), page_count=item.page_count)
 
 
@@ -105,7 +147,9 @@ def _title_prefix(title: str, embedder: Embedder) -> str:
 def document_fail(*, document: Document, reason: str) -> None:
     """Failed documents keep no chunks: the next index sync drops their vectors."""
     with transaction.atomic():
+        model_keys = set(Chunk.objects.filter(document=document).values_list("embedding_model", flat=True))
         Chunk.objects.filter(document=document).delete()
+        index_changes_record(model_keys=model_keys, document_ids=[document.pk])
         Document.objects.filter(pk=document.pk).update(
             status=Document.Status.FAILED, stage="", error=reason[:2000], chunk_count=0
         )

@@ -16,10 +16,20 @@ class Progress:
         self.min_interval = min_interval
         self._stage = "extract"
         self._written_at = 0.0
+        self._documents_done = 0
+
+    @property
+    def current(self) -> str:
+        return self._stage
 
     def stage(self, name: str) -> None:
         self._stage = name
         self._write(STAGES[name][0], force=True)
+
+    def done(self, documents: int, total: int) -> None:
+        """`documents` more of `total` went through the current stage."""
+        self._documents_done += documents
+        self.update(self._documents_done, total)
 
     def update(self, done: int, total: int) -> None:
         start, end = STAGES[self._stage]

@@ -1,25 +1,27 @@
 """The retriever the chat and the search API call. Owner scope is a required argument that no caller can
 widen: a user's chunks come only from their own ready documents and shared ones; `document_ids` only narrows.
 
-Dense (FAISS) and lexical (BM25) rankings are fused with reciprocal rank fusion; each can be switched off in
-settings. The model and the indexes are loaded once per process; a newer index version is picked up by
-`current_snapshot`, never rebuilt here.
+Dense (FAISS) and lexical (BM25) rankings are fused (a convex combination of normalised scores, or reciprocal
+rank fusion); each can be switched off in settings, and an optional cross-encoder reranks the fused head. The
+model is loaded once per process; the indexes follow the database through `current_snapshot`.
 """
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import faiss
 import numpy as np
 
-from rag.conf import bool_setting, int_setting
+from rag.conf import bool_setting, float_setting, int_setting, setting
 from rag.ingestion.embed import get_embedder
 from rag.ingestion.index import IndexSnapshot, current_snapshot
 from rag.models import Chunk
-from rag.retrieval.bm25 import bm25_search
+from rag.retrieval.bm25 import Bm25Index, bm25_search
 from rag.retrieval.dense import dense_search
-from rag.retrieval.fusion import reciprocal_rank_fusion
+from rag.retrieval.fusion import convex_combination, reciprocal_rank_fusion
 from rag.retrieval.query import build_retrieval_query
+from rag.retrieval.rerank import rerank, reranker_enabled
 from rag.selectors import document_ids_searchable
 from realtime_chat.accounts.models import User
 
@@ -61,38 +63,49 @@ def search_chunks(*, document_ids: np.ndarray, query: str, top_k: int) -> list[R
     """Fused search restricted to `document_ids`. Not scoped to a user: call `retrieve_for_user` instead."""
     embedder = get_embedder()
     snapshot = current_snapshot(embedder.model_key)
-    if snapshot is None or snapshot.count == 0:
+    if snapshot.count == 0:
         return []
     candidates = max(int_setting("RAG_CANDIDATES"), top_k)
-    rankings = []
-    if bool_setting("RAG_DENSE_ENABLED"):
-        rankings.append(_dense_ranking(snapshot, query, document_ids, candidates))
-    if bool_setting("RAG_BM25_ENABLED"):
-        rankings.append(_bm25_ranking(snapshot, query, document_ids, candidates))
-    fused = reciprocal_rank_fusion(rankings, k=int_setting("RAG_RRF_K"))[:top_k]
-    return _load_chunks(fused, allowed=set(document_ids.tolist()))
+    mask = snapshot.positions.mask(document_ids)
+    dense_weight = float_setting("RAG_FUSION_DENSE_WEIGHT")
+    rankings: list[tuple[list[int], list[float], float]] = []
+    if bool_setting("RAG_DENSE_ENABLED") and snapshot.dense is not None:
+        rankings.append((*_dense_ranking(snapshot.dense, snapshot, query, mask, candidates), dense_weight))
+    if bool_setting("RAG_BM25_ENABLED") and snapshot.bm25 is not None:
+        rankings.append((*_bm25_ranking(snapshot.bm25, snapshot, query, mask, candidates), 1.0 - dense_weight))
+    fused = _fuse(rankings)
+    allowed = set(document_ids.tolist())
+    if not reranker_enabled():
+        return _load_chunks(fused[:top_k], allowed=allowed)
+    pool = _load_chunks(fused[: max(int_setting("RAG_RERANK_CANDIDATES"), top_k)], allowed=allowed)
+    return rerank(query, pool)[:top_k]
 
 
-def _dense_ranking(snapshot: IndexSnapshot, query: str, document_ids: np.ndarray, k: int) -> list[int]:
-    if snapshot.dense is None:
-        return []
-    positions = snapshot.dense_positions
-    found, _ = dense_search(
-        snapshot.dense,
+def _fuse(rankings: list[tuple[list[int], list[float], float]]) -> list[tuple[int, float]]:
+    """RAG_FUSION: `convex` (weighted, normalised scores; the default) or `rrf` (ranks only)."""
+    if str(setting("RAG_FUSION")) == "rrf":
+        return reciprocal_rank_fusion([ids for ids, _, _ in rankings], k=int_setting("RAG_RRF_K"))
+    return convex_combination(rankings)
+
+
+def _dense_ranking(
+    index: faiss.Index, snapshot: IndexSnapshot, query: str, mask: np.ndarray, k: int
+) -> tuple[list[int], list[float]]:
+    found, scores = dense_search(
+        index,
         _query_vector(snapshot.model_key, query),
-        mask=positions.mask(document_ids),
+        mask=mask,
         k=k,
         ef_search=int_setting("RAG_HNSW_EF_SEARCH"),
     )
-    return positions.chunk_ids[found].tolist()
+    return snapshot.positions.chunk_ids[found].tolist(), scores.tolist()
 
 
-def _bm25_ranking(snapshot: IndexSnapshot, query: str, document_ids: np.ndarray, k: int) -> list[int]:
-    if snapshot.bm25 is None:
-        return []
-    positions = snapshot.bm25_positions
-    found, _ = bm25_search(snapshot.bm25, query, mask=positions.mask(document_ids), k=k)
-    return positions.chunk_ids[found].tolist()
+def _bm25_ranking(
+    index: Bm25Index, snapshot: IndexSnapshot, query: str, mask: np.ndarray, k: int
+) -> tuple[list[int], list[float]]:
+    found, scores = bm25_search(index, query, mask=mask, k=k)
+    return snapshot.positions.chunk_ids[found].tolist(), scores.tolist()
 
 
 @lru_cache(maxsize=512)

@@ -1,8 +1,8 @@
 """Measure retrieval on a BEIR-format dataset through the real pipeline and the real retriever.
 
-The corpus is uploaded, chunked, embedded and indexed for a temporary user in a temporary index and media
-directory, every query of the split runs through `retrieve_for_user`, chunks map back to documents (best
-chunk per document), and everything is removed afterwards.
+The corpus is uploaded, chunked, embedded and indexed for a temporary user in a temporary media directory,
+every query of the split runs through `retrieve_for_user`, chunks map back to documents (best chunk per
+document), and everything is removed afterwards.
 """
 
 import json
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         with (
             tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch,
-            override_settings(RAG_INDEX_DIR=Path(scratch) / "indexes", MEDIA_ROOT=Path(scratch) / "media"),
+            override_settings(MEDIA_ROOT=Path(scratch) / "media", RAG_INDEX_REFRESH_IN_BACKGROUND=False),
         ):
             name = f"rag-eval-{uuid.uuid4().hex[:12]}"
             user = User.objects.create(username=name, email=f"{name}@eval.invalid", is_active=False)

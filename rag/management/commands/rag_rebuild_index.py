@@ -1,4 +1,5 @@
-"""Rebuild the FAISS and BM25 indexes from the database (the source of truth), as a new published version.
+"""Rebuild the FAISS and BM25 indexes from the database (the source of truth) in every process: a new generation,
+which each process builds beside the index answering and then swaps in.
 
 `--reembed` first re-ingests every ready document with the configured embedding model (after changing it).
 """
@@ -8,7 +9,7 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 
 from rag.ingestion.embed import get_embedder
-from rag.ingestion.index import index_sync
+from rag.ingestion.index import index_rebuild
 from rag.ingestion.pipeline import ingest_documents
 from rag.models import Chunk, Document
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             get_embedder().model_key
         }
         for model_key in sorted(model_keys):
-            snapshot = index_sync(model_key, rebuild=True)
+            snapshot = index_rebuild(model_key)
             self.stdout.write(
                 f"{model_key}: version {snapshot.version}, {snapshot.count} vectors, {snapshot.index_type} index"
             )

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("realtime_chat.memory.api.urls")),
     path("api/", include("realtime_chat.core.api.urls")),
     path("api/", include("rag.api.urls")),
+    path("api/", include("realtime_chat.analytics.api.urls")),
     path("api/", include("realtime_chat.attachments.api.urls")),
     re_path(r"^api/", api_not_found),  # any other /api/ path: a JSON 404, DEBUG or not
     path("", include("frontend.urls")),

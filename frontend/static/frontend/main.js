@@ -10,6 +10,7 @@ import { DocumentsPage } from "./documents.js";
 import { PreferencesPanel } from "./preferences.js";
 import { SessionList } from "./sessions.js";
 import { ChatSocket } from "./socket.js";
+import { UsagePage } from "./usage.js";
 
 const $ = (selector) => document.querySelector(selector);
 const HISTORY_PAGE_SIZE = 50; // a screen or several: the newest page shows at once, older ones come on scrolling up
@@ -50,6 +51,7 @@ class App {
       api: this.api, list: $("#document-list"), empty: $("#documents-empty"), dropzone: $("#dropzone"),
       input: $("#file-input"), confirm: (question) => this.confirm(question), toast: (text) => this.toast(text),
     });
+    this.usage = new UsagePage({ api: this.api, root: $("#usage-view"), toast: (text) => this.toast(text) });
     this.preferences = new PreferencesPanel({
       api: this.api, dialog: $("#preferences-dialog"), toast: (text) => this.toast(text),
     });
@@ -93,6 +95,12 @@ class App {
       return;
     }
     this.documents.hide();
+    if (this.usage.handles(location.pathname)) {
+      this.show("usage");
+      await this.usage.show(location.pathname);
+      return;
+    }
+    this.usage.hide();
     this.show("chat");
     const wanted = Number(new URLSearchParams(location.search).get("s"));
     if (wanted && wanted !== this.session?.id) {
@@ -112,8 +120,8 @@ class App {
 
   show(view) {
     document.body.dataset.view = view;
-    for (const name of ["auth", "verify", "chat", "documents"]) $(`#${name}-view`).hidden = name !== view;
-    const signedIn = view === "chat" || view === "documents";
+    for (const name of ["auth", "verify", "chat", "documents", "usage"]) $(`#${name}-view`).hidden = name !== view;
+    const signedIn = view === "chat" || view === "documents" || view === "usage";
     for (const element of document.querySelectorAll("[data-needs-auth]")) element.hidden = !signedIn;
     for (const link of document.querySelectorAll(".main-nav a")) {
       link.setAttribute("aria-current", link.pathname === location.pathname ? "page" : "false");
@@ -130,6 +138,7 @@ class App {
       if (error.name !== "SessionEnded") this.toast(error.message);
       return;
     }
+    this.usage.revealInsights($("#nav-insights")); // not awaited: the page does not wait for it
     await this.route();
   }
 

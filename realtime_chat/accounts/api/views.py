@@ -41,7 +41,7 @@ class UserOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "first_name", "last_name", "email_verified", "date_joined"]
+        fields = ["id", "username", "email", "first_name", "last_name", "email_verified", "date_joined", "is_staff"]
         read_only_fields = fields
 
 

@@ -1,7 +1,7 @@
 """Usage reports: the requesting user's (`/api/usage/`), and everyone's for staff (`/api/admin/usage/`)."""
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -18,6 +18,8 @@ from realtime_chat.analytics.selectors import BUCKET_SIZE, UsageRange, usage_ran
 from realtime_chat.chat.budget import token_budget_get
 
 DEFAULT_BUCKETS = {"hour": 24, "day": 7}
+# Dates a report can name: far enough for any real range, and clear of datetime's limits (year 1 and 9999).
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class UsageRangeSerializer(serializers.Serializer):
@@ -33,6 +35,9 @@ class UsageRangeSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         bucket = attrs["bucket"]
+        for name in ("from", "to"):
+            if name in attrs and not EARLIEST <= attrs[name] <= LATEST:
+                raise serializers.ValidationError({name: [f"Between {EARLIEST:%Y} and {LATEST:%Y}, please."]})
         end: datetime = attrs.get("to") or timezone.now()
         start: datetime = attrs.get("from") or end - DEFAULT_BUCKETS[bucket] * BUCKET_SIZE[bucket]
         try:

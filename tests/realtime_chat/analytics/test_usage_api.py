@@ -12,6 +12,7 @@ from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import token_pair_issue
 from realtime_chat.chat.models import ChatSession, Message
 from tests.factories import UserFactory
+from tests.rag.factories import document_upload
 from tests.realtime_chat.analytics.conftest import RecordTurn, real_turn
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +123,8 @@ def test_days_are_bucketed_in_utc_and_the_range_is_bounded(
         {"from": "yesterday"},
         {"from": "2026-03-10T12:00:00Z", "to": "2026-03-10T11:00:00Z"},
         {"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z", "bucket": "hour"},
+        {"to": "0001-01-01T00:00:00Z"},
+        {"from": "9999-12-31T23:00:00Z", "to": "9999-12-31T23:59:59Z", "bucket": "hour"},
     ],
 )
 def test_bad_ranges_are_400_with_detail(auth_client: APIClient, params: dict) -> None:
@@ -168,3 +171,21 @@ def test_usage_reports_the_document_quota(auth_client: APIClient, settings) -> N
     auth_client.post(reverse("document-list"), {"file": SimpleUploadedFile("a.txt", b"Notes about insulin.")})
     quota = auth_client.get(USAGE).json()["quota"]
     assert quota == {"documents": 1, "bytes": 20, "max_documents": 0, "max_bytes": 1000}
+
+
+@pytest.mark.embeddings
+@pytest.mark.usefixtures("isolated_rag_storage")
+def test_documents_and_chunks_ingested_for_real_are_counted(
+    auth_client: APIClient, user: User, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # the ingestion job runs (django-q's sync mode)
+        document = document_upload(user=user, name="notes.md", content="# Insulin\n\nInsulin lowers blood sugar.\n")
+    document.refresh_from_db()
+    assert document.status == "ready" and document.chunk_count > 0
+
+    totals = auth_client.get(USAGE, {"bucket": "hour"}).json()["totals"]
+    everyone = client_of(UserFactory(is_staff=True)).get(ADMIN_USAGE, {"bucket": "hour"}).json()
+
+    assert (totals["documents_ingested"], totals["chunks_ingested"]) == (1, document.chunk_count)
+    assert everyone["ingestion"]["documents"] == 1 and everyone["ingestion"]["chunks"] == document.chunk_count
+    assert everyone["ingestion"]["chunks_per_second"] > 0

@@ -11,9 +11,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from realtime_chat.accounts.models import UsageLimits, User
+from realtime_chat.accounts.services import token_pair_issue
 from realtime_chat.chat.budget import token_budget_get
 from realtime_chat.chat.models import ChatSession, Message
-from realtime_chat.chat.services.chat import preferences_update, session_create
+from realtime_chat.chat.services.chat import member_add, preferences_update, session_create
 from tests.consumers.test_chat import authed_socket, receive
 
 pytestmark = pytest.mark.django_db(transaction=True)  # turns reach the database from other threads
@@ -123,3 +124,20 @@ async def test_socket_refusal_is_an_error_frame_after_the_saved_question(
     roles = await database_sync_to_async(lambda: list(session.messages.values_list("role", flat=True)))()
     assert roles == ["user"]
     await socket.disconnect()
+
+
+def test_in_a_room_the_member_who_asks_pays_not_the_owner(
+    auth_client: APIClient, user: User, stranger: User, session: ChatSession, settings
+) -> None:
+    settings.CHAT_DAILY_TOKEN_BUDGET = 100
+    settings.OLLAMA_HOST = NOTHING_LISTENS
+    member_add(session=session, username=stranger.username, role="member")
+    member = APIClient()
+    member.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_issue(user=stranger)['access']}")
+    assert post(member, session, "Hi from the member").status_code == 201
+    answer = Message.objects.filter(session=session, role=Message.Role.ASSISTANT).get()
+    assert answer.asked_by_id == stranger.pk
+
+    spend(stranger, 100)
+    assert post(member, session, "Again").json()["code"] == "budget_exceeded"
+    assert post(auth_client, session, "The owner asks").status_code == 201  # the owner's budget is untouched

@@ -3,16 +3,22 @@ one), the answer saying which, and the refusals (too many, someone else's). The 
 speaking the Ollama API that records requests (no vision model runs here); the OCR path also runs on the real
 bundled model over the socket."""
 
+import asyncio
 import base64
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.testing import HttpCommunicator
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 from rest_framework.test import APIClient
 
+from config.asgi import application
 from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import token_pair_issue
 from realtime_chat.attachments.models import Attachment
@@ -177,7 +183,7 @@ async def test_socket_refuses_too_many_and_foreign_attachments_with_error_frames
         await socket.send_json_to({"type": "message", "content": "look", "attachments": attachments})
         error = await receive(socket)
         assert (error["type"], error["code"]) == ("error", code)
-    assert not await Message.objects.filter(session=session).aexists()
+    assert not await database_sync_to_async(Message.objects.filter(session=session).exists)()
     await socket.disconnect()
 
 
@@ -205,3 +211,80 @@ async def test_an_image_over_the_socket_is_read_by_ocr_for_the_bundled_model_and
     assert "48213" in (attachment.ocr_text or "")
     await mine.disconnect()
     await theirs.disconnect()
+
+
+# --- nothing stalls the event loop --------------------------------------------------------------
+
+
+class LoopLag:
+    """How late a 10 ms tick on the test's event loop (the one the ASGI app runs on) ever woke up."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self.task = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, loop.time() - before - 0.01)
+
+    def stop(self) -> float:
+        self.task.cancel()
+        return self.worst
+
+
+def multipart(name: str, data: bytes) -> tuple[bytes, bytes]:
+    boundary = b"----imagesboundary7MA4YWxk"
+    body = (
+        b"--" + boundary + b"\r\n"
+        b'Content-Disposition: form-data; name="file"; filename="' + name.encode() + b'"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + data + b"\r\n--" + boundary + b"--\r\n"
+    )
+    return body, b"multipart/form-data; boundary=" + boundary
+
+
+async def upload_through_asgi(user: User, data: bytes) -> tuple[int, dict]:
+    token = await database_sync_to_async(lambda: token_pair_issue(user=user)["access"])()
+    body, content_type = multipart("photo.jpg", data)
+    headers = [
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        (b"host", b"testserver"),
+    ]
+    communicator = HttpCommunicator(application, "POST", "/api/attachments/", body=body, headers=headers)
+    response = await communicator.get_response(timeout=120)
+    return response["status"], json.loads(response["body"])
+
+
+def big_photo() -> bytes:
+    """A 24 MP photo-like JPEG (noise does not compress): seconds of decoding and re-encoding."""
+    noise = Image.effect_noise((6000, 4000), 64).convert("RGB")
+    return images.encoded(noise, "JPEG", quality=85)
+
+
+async def test_decoding_an_upload_and_ocr_in_a_turn_never_stall_the_event_loop(
+    user: User, session: ChatSession, text_model: RecordingOllama, settings
+) -> None:
+    settings.ATTACHMENT_MAX_BYTES = 50 * 1024 * 1024
+    photo, bomb = await asyncio.to_thread(lambda: (big_photo(), images.png_bomb()))  # made off the loop
+    lag = LoopLag()
+    started = time.perf_counter()
+    status, uploaded = await upload_through_asgi(user, photo)
+    upload_seconds = time.perf_counter() - started
+    bomb_status, _ = await upload_through_asgi(user, bomb)
+    scan = await database_sync_to_async(text_attachment)(user)
+    socket = await authed_socket(user, session.pk)
+    await socket.send_json_to({"type": "message", "content": "What does it say?", "attachments": [scan.pk]})
+    frames = await receive_turn(socket)
+    worst = lag.stop()
+    await socket.disconnect()
+    assert (status, uploaded["width"], bomb_status) == (201, 6000, 413)
+    assert frames[-1]["message"]["image_input"] == "ocr"
+    # Decoding and re-encoding took seconds: on the loop, it would have stalled it that long. Off it, the loop only
+    # waits for its turn at the GIL (longer on a busy machine, but a small part of the work).
+    assert upload_seconds > 1.0
+    stalled = f"the loop stalled {worst * 1000:.0f} ms (upload: {upload_seconds:.1f} s)"
+    assert worst < min(1.0, upload_seconds / 3), stalled

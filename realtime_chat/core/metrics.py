@@ -7,6 +7,7 @@ wiped at start-up) before they start: each process then writes its values there 
 answers for all of them (prometheus_client's multiprocess mode).
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -42,11 +43,34 @@ FALLBACKS = Counter("rc_chat_fallbacks_total", "Answers given by a provider afte
 BREAKER_TRIPS = Counter("rc_llm_circuit_breaker_trips_total", "Providers put to cool down after a failure.", MODEL)
 REFUSED_TURNS = Counter("rc_chat_turns_refused_total", "Turns refused before the model was called.", ["code"])
 
+LLM_QUEUE_WAITING = Gauge(
+    "rc_llm_queue_waiting", "Answers waiting for a place at a model server (the fair queue).",
+    multiprocess_mode="livesum",
+)  # fmt: skip
+LLM_QUEUE_SECONDS = Histogram(
+    "rc_llm_queue_wait_seconds", "How long an answer waited for a place: granted, or gave up (timed out, stopped).",
+    ["outcome"], buckets=(*LATENCY_BUCKETS, 120.0, 300.0),
+)  # fmt: skip
+
 INGESTIONS = Counter("rc_rag_ingestions_total", "Document ingestions finished, by outcome.", ["status"])
 INGESTED_CHUNKS = Counter("rc_rag_chunks_ingested_total", "Chunks stored by ingestions.")
 INGESTION_SECONDS = Histogram(
     "rc_rag_ingestion_duration_seconds", "One document's ingestion job.", buckets=(*LATENCY_BUCKETS, 120.0, 300.0)
 )
+
+
+def queue_entered(granted: "asyncio.Future[None]") -> None:
+    """A turn waits in a model server's queue until `granted` is done: set when it gets its place, cancelled when
+    it gives up."""
+    LLM_QUEUE_WAITING.inc()
+    started = time.perf_counter()
+
+    def left(future: "asyncio.Future[None]") -> None:
+        LLM_QUEUE_WAITING.dec()
+        outcome = "gave_up" if future.cancelled() else "granted"
+        LLM_QUEUE_SECONDS.labels(outcome=outcome).observe(time.perf_counter() - started)
+
+    granted.add_done_callback(left)
 
 
 def _route(request: HttpRequest) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from realtime_chat.core.metrics import queue_entered
+
 
 @dataclass(eq=False)
 class Waiter:
@@ -55,10 +57,12 @@ class FairQueue:
             waiter = Waiter(asker=asker, granted=asyncio.get_running_loop().create_future())
             self._waiting.setdefault(asker, deque()).append(waiter)
             self._renumber()
+            queue_entered(waiter.granted)
         try:
             yield Place(waiter)
         finally:
             if waiter is not None and not waiter.granted.done():
+                waiter.granted.cancel()  # it gave up waiting (timed out, stopped): its wait ends here
                 self._withdraw(waiter)
             else:
                 self._release(asker)

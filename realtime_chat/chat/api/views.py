@@ -186,6 +186,12 @@ class MessageListApi(APIView):
             help_text="Ids of images you uploaded (POST /api/attachments/), at most ATTACHMENTS_PER_MESSAGE (4).",
         )  # fmt: skip
 
+        def validate(self, attrs: dict) -> dict:
+            """Empty text is a message only with images: without, the field is to blame, as for any blank field."""
+            if not attrs["content"] and not attrs["attachments"]:
+                raise serializers.ValidationError({"content": ["This field may not be blank."]})
+            return attrs
+
     class MessageListInputSerializer(serializers.Serializer):
         order = serializers.ChoiceField(choices=["oldest", "newest"], default="oldest")
         page_size = serializers.IntegerField(min_value=1, required=False)

@@ -8,6 +8,8 @@
 
 import { attachmentStrip, imageInputNote } from "./attachments.js";
 import { markdownSource, renderMarkdown, stableEnd } from "./markdown.js";
+import { usedMemoriesLine } from "./memory.js";
+import { personaBadge } from "./personas.js";
 
 const NEAR_BOTTOM_PX = 80;
 const sourceText = new WeakMap(); // article -> the message's text (for Copy), kept out of the DOM
@@ -192,7 +194,8 @@ export class ChatView {
   assistantStart(frame) {
     this.stream({
       id: frame.message_id, content: "", status: "streaming", model: frame.model, provider: frame.provider,
-      fallback_from: frame.fallback_from, sources: [],
+      fallback_from: frame.fallback_from, sources: [], persona_name: frame.persona_name,
+      memories_used: frame.memories_used,
     }, 0);
   }
 
@@ -447,6 +450,10 @@ function assistantMessage(message, { body = null, render = true } = {}) {
   model.textContent = [message.model, providerLabel(message.provider)].filter(Boolean).join(" · ") || "no model";
   model.title = [message.model, message.provider].filter(Boolean).join(" from ");
   meta.prepend(model);
+  const persona = personaBadge(message);
+  if (persona) model.after(persona);
+  const used = usedMemoriesLine(message);
+  if (used) article.append(used);
   const imageNote = imageInputNote(message);
   if (imageNote) model.after(imageNote);
   if (message.fallback_from && message.fallback_from.length) {

@@ -7,6 +7,8 @@ import { ComposerAttachments, useAttachmentApi } from "./attachments.js";
 import { AuthPages } from "./auth.js";
 import { ChatView } from "./chat_view.js";
 import { DocumentsPage } from "./documents.js";
+import { MemoryFrames, MemoryPage, memories } from "./memory.js";
+import { PersonaPickers, PersonasPage, personas } from "./personas.js";
 import { PreferencesPanel } from "./preferences.js";
 import { SessionList } from "./sessions.js";
 import { ChatSocket } from "./socket.js";
@@ -59,6 +61,7 @@ class App {
     this.images = new ComposerAttachments({
       api: this.api, form: $("#composer"), input: this.composer, toast: (text) => this.toast(text),
     });
+    this.bindPersonasAndMemory();
     this.bindChrome();
     this.bindComposer();
   }
@@ -94,6 +97,13 @@ class App {
       await this.documents.show();
       return;
     }
+    const page = { "/personas/": "personas", "/memory/": "memory" }[location.pathname];
+    if (page) {
+      this.documents.hide();
+      this.show(page);
+      await (page === "personas" ? this.personasPage : this.memoryPage).show();
+      return;
+    }
     this.documents.hide();
     if (this.usage.handles(location.pathname)) {
       this.show("usage");
@@ -121,7 +131,8 @@ class App {
   show(view) {
     document.body.dataset.view = view;
     for (const name of ["auth", "verify", "chat", "documents", "usage"]) $(`#${name}-view`).hidden = name !== view;
-    const signedIn = view === "chat" || view === "documents" || view === "usage";
+    for (const name of ["personas", "memory"]) $(`#${name}-view`).hidden = name !== view;
+    const signedIn = !["auth", "verify"].includes(view);
     for (const element of document.querySelectorAll("[data-needs-auth]")) element.hidden = !signedIn;
     for (const link of document.querySelectorAll(".main-nav a")) {
       link.setAttribute("aria-current", link.pathname === location.pathname ? "page" : "false");
@@ -133,7 +144,7 @@ class App {
     if (location.pathname === "/verify-email/") history.replaceState(null, "", "/");
     this.banner("");
     try {
-      await this.sessions.load();
+      await Promise.all([this.sessions.load(), memories.load(), personas.load()]);
     } catch (error) {
       if (error.name !== "SessionEnded") this.toast(error.message);
       return;
@@ -163,6 +174,7 @@ class App {
     document.title = `${session.title || "New chat"} · Realtime Chat`;
     $("#conversation-empty").hidden = true;
     this.closeSidebar();
+    this.personaPickers.show(session);
     if (keepSocket && this.socket) return;
     this.closeSocket();
     this.setBusy(false);
@@ -259,6 +271,9 @@ class App {
       case "assistant.end":
         this.setBusy(false);
         return this.chat.assistantEnd(frame);
+      case "memory.saved":
+      case "memory.proposed":
+        return this.memoryFrames.handle(frame);
       case "error":
         this.chat.error(frame);
         if (frame.client_id && !this.chat.streaming()) this.setBusy(false); // the message was refused
@@ -353,6 +368,19 @@ class App {
   fitComposer() {
     this.composer.style.height = "auto";
     this.composer.style.height = `${Math.min(this.composer.scrollHeight, 200)}px`;
+  }
+
+  /** Personas and memory (personas.js, memory.js): their pages, the pickers, and the memory frames. */
+  bindPersonasAndMemory() {
+    memories.api = personas.api = this.api;
+    const common = { api: this.api, confirm: (question) => this.confirm(question), toast: (text) => this.toast(text) };
+    this.personasPage = new PersonasPage({ ...common, root: $("#personas-view") });
+    this.memoryPage = new MemoryPage({ ...common, root: $("#memory-view") });
+    this.memoryFrames = new MemoryFrames({ root: $("#messages"), toast: (text) => this.toast(text) });
+    this.personaPickers = new PersonaPickers({
+      api: this.api, newChat: $("#new-chat-persona"), header: $("#session-persona"), toast: (text) => this.toast(text),
+    });
+    this.sessions.newSessionFields = () => this.personaPickers.newChatFields();
   }
 
   // --- Chrome: navigation, theme, sidebar, dialogs, toasts --------------------------------------------

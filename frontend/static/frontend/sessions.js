@@ -59,7 +59,7 @@ export class SessionList {
 
   async create() {
     try {
-      const session = await this.api.post("/api/sessions/", { title: "" });
+      const session = await this.api.post("/api/sessions/", { title: "", ...(this.newSessionFields?.() || {}) });
       this.sessions.unshift(session);
       this.render();
       this.onOpen(session);

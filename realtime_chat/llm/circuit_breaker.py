@@ -8,8 +8,10 @@ import contextlib
 import hashlib
 import math
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import BaseCache, cache
+from django.core.cache.backends.locmem import LocMemCache
 
 from realtime_chat.core.metrics import BREAKER_TRIPS
 
@@ -24,8 +26,15 @@ class CircuitBreaker:
         self._store = store if store is not None else cache
 
     async def cooling_down(self, provider: str, model: str) -> str | None:
-        """The reason the provider failed, if it is still cooling down; None when it may be tried."""
-        return await self._store.aget(self._key(provider, model))
+        """The reason the provider failed, if it is still cooling down; None when it may be tried.
+
+        Asked before every answer, so not through the cache's `aget`: that hops to the one thread the database
+        calls queue on. Memory is read at once; another cache (Redis) from a thread of the default pool.
+        """
+        key = self._key(provider, model)
+        if isinstance(self._store, LocMemCache):
+            return self._store.get(key)
+        return await sync_to_async(self._store.get, thread_sensitive=False)(key)
 
     async def trip(self, provider: str, model: str, reason: str) -> None:
         BREAKER_TRIPS.labels(model=model, provider=provider).inc()

@@ -1,9 +1,10 @@
 """An Ollama server (or our local model server, which speaks the same API), through the official client."""
 
 import asyncio
+import weakref
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import ollama
@@ -22,8 +23,9 @@ from realtime_chat.llm.types import ChatMessage, Finished, GenerationOptions, Mo
 class OllamaProvider(NetworkProvider):
     """Chats with `model` (or `options.model`) on the Ollama server at `host`; clients know it as `name`.
 
-    A client is opened per call and closed with it: streams may be consumed on different event loops, and
-    closing the client is what tells the server that a stopped chat no longer needs the model.
+    Answers stream through one client per event loop (`_streaming_client`), so a turn reuses a kept-alive
+    connection instead of building a client and connecting first. A stopped chat still tells the server at once:
+    closing a response before its end closes its connection (httpx never reuses a half-read one).
     """
 
     # What can go wrong on the wire; anything else is a bug and propagates as itself.
@@ -61,24 +63,36 @@ class OllamaProvider(NetworkProvider):
     async def _pieces(
         self, model: str, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncGenerator[Piece, None]:
-        async with self._client() as client:
-            request = client.chat(
-                model=model,
-                messages=_with_images(messages),
-                stream=True,
-                options={"temperature": options.temperature, "top_p": options.top_p, "num_predict": options.max_tokens},
-            )
-            # Closing `parts` closes the HTTP response, so the server sees the client leave.
-            async with aclosing(await request) as parts:
-                async for part in parts:
-                    yield Token(part.message.content or "")
-                    if part.done:
-                        yield Finished(
-                            prompt_tokens=part.prompt_eval_count or 0,
-                            completion_tokens=part.eval_count or 0,
-                            done_reason=part.done_reason or "stop",
-                        )
-                        return
+        client = self._streaming_client()
+        request = client.chat(
+            model=model,
+            messages=_with_images(messages),
+            stream=True,
+            options={"temperature": options.temperature, "top_p": options.top_p, "num_predict": options.max_tokens},
+        )
+        # Closing `parts` closes the HTTP response, so the server sees the client leave.
+        # The client declares an AsyncIterator; what it returns is an async generator, which `aclosing` needs.
+        finished = None
+        async with aclosing(cast(AsyncGenerator[ollama.ChatResponse, None], await request)) as parts:
+            async for part in parts:
+                if finished is not None:
+                    continue  # read to the end of the body: only a response read whole leaves its connection open
+                yield Token(part.message.content or "")
+                if part.done:
+                    finished = Finished(
+                        prompt_tokens=part.prompt_eval_count or 0,
+                        completion_tokens=part.eval_count or 0,
+                        done_reason=part.done_reason or "stop",
+                    )
+        if finished is not None:
+            yield finished
+
+    def _streaming_client(self) -> ollama.AsyncClient:
+        clients = _streaming_clients.setdefault(asyncio.get_running_loop(), {})
+        key = (self.host, self._timeouts.connect)
+        if (client := clients.get(key)) is None:
+            client = clients[key] = self._client()
+        return client
 
     def _client(self) -> ollama.AsyncClient:
         # Reads are bounded by the first-token and idle deadlines of `guarded_stream`, not by httpx.
@@ -92,6 +106,11 @@ class OllamaProvider(NetworkProvider):
         if isinstance(exc, TimeoutError):
             return "timed out"
         return describe_transport_error(exc)
+
+
+# Clients belong to the event loop whose connections they hold (daphne has one; each test its own).
+ClientsOfLoop = dict[tuple[str, float], ollama.AsyncClient]  # by (host, connect timeout)
+_streaming_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientsOfLoop]" = weakref.WeakKeyDictionary()
 
 
 def _with_images(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
@@ -213,9 +213,11 @@ def _generation_lock_take(session: ChatSession, *, asker_id: int) -> None:
     IMMEDIATE transactions already serialize writers), so two sessions racing cannot both take the last place.
     """
     now = timezone.now()
+    held_before = session.generating_since is not None  # as loaded: the sweeper finishes answers it frees itself
     limit = settings.CHAT_MAX_GENERATIONS_PER_USER
     if limit > 0:
-        list(User.objects.select_for_update().filter(pk=asker_id).values_list("pk", flat=True))
+        if connection.features.has_select_for_update:
+            list(User.objects.select_for_update().filter(pk=asker_id).values_list("pk", flat=True))
         running = (
             ChatSession.objects.filter(generating_for_id=asker_id, generating_since__isnull=False)
             .exclude(pk=session.pk)
@@ -233,7 +235,8 @@ def _generation_lock_take(session: ChatSession, *, asker_id: int) -> None:
         raise SessionBusy()
     session.generating_since = session.generation_heartbeat_at = session.updated_at = now
     session.generating_for_id = asker_id
-    _abandoned_answers_finish(session.messages.all())
+    if held_before:  # taken over from a dead process: finish what it left streaming (a free lock left nothing)
+        _abandoned_answers_finish(session.messages.all())
 
 
 def _heartbeat_stopped(now: datetime) -> Q:

@@ -180,3 +180,50 @@ async def test_a_reason_quoting_the_servers_address_names_the_provider_instead(
     with pytest.raises(ProviderUnavailable) as raised:
         await collect(provider.stream(QUESTION, SHORT))
     assert raised.value.reason == "no route from models/api/chat to the model (models is a proxy) (HTTP 502)"
+
+
+class CountingOllama:
+    """A real HTTP/1.1 server speaking just enough of Ollama's `/api/chat` (one token, then done), keeping
+    connections alive, and counting the connections it was opened."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.url = ""
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        while await reader.readline():  # the request line; empty when the client closed
+            headers = {}
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            await reader.readexactly(int(headers.get("content-length", "0")))
+            lines = [
+                {"model": "m", "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": "Hi"}},
+                {"model": "m", "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": ""},
+                 "done": True, "done_reason": "stop", "prompt_eval_count": 3, "eval_count": 1},
+            ]  # fmt: skip
+            body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nContent-Length: {len(body)}\r\n\r\n"
+            writer.write(head.encode() + body)
+            await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def counting_ollama() -> AsyncIterator[CountingOllama]:
+    counting = CountingOllama()
+    server = await asyncio.start_server(counting.serve, "127.0.0.1", 0)
+    counting.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server:
+        yield counting
+
+
+async def test_answers_in_a_row_reuse_one_kept_alive_connection(
+    counting_ollama: CountingOllama, patient_timeouts: Timeouts
+) -> None:
+    """No client to build and no connection to open before each answer's first token."""
+    provider = OllamaProvider(counting_ollama.url, name="ollama", model="m", timeouts=patient_timeouts)
+    for _ in range(3):
+        assert text_of(await collect(provider.stream(QUESTION, SHORT))) == "Hi"
+    assert counting_ollama.connections == 1

@@ -3,6 +3,7 @@ model whose `/api/show` lists the `vision` capability; otherwise their text, fou
 between delimiters. The answer records which (`Message.image_input`), so the UI can say it."""
 
 import asyncio
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -10,6 +11,7 @@ from functools import partial
 from typing import Literal
 
 from channels.db import database_sync_to_async
+from PIL import Image
 
 from realtime_chat.attachments.models import Attachment
 from realtime_chat.attachments.services import attachment_ocr, attachment_ocr_keep
@@ -18,6 +20,7 @@ from realtime_chat.llm.types import ChatMessage
 
 logger = logging.getLogger(__name__)
 NO_TEXT = "(no text was found in this image)"
+VISION_MAX_SIDE = 2048  # pixels: larger images are reduced before they go to a vision model
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,24 @@ def delimited(texts: Sequence[str]) -> str:
 
 
 def _read_files(attachments: Sequence[Attachment]) -> tuple[bytes, ...]:
+    """The stored images, each reduced to VISION_MAX_SIDE first if larger: vision models scale images down to a
+    few hundred pixels themselves, and a 40 MP image would cost tens of megabytes of base64 per request."""
     images = []
     for attachment in attachments:
         with attachment.file.open("rb") as stored:
-            images.append(stored.read())
+            data = stored.read()
+        if max(attachment.width, attachment.height) > VISION_MAX_SIDE:
+            data = _reduced(data)
+        images.append(data)
     return tuple(images)
+
+
+def _reduced(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        image.thumbnail((VISION_MAX_SIDE, VISION_MAX_SIDE))
+        out = io.BytesIO()
+        if image.mode in ("RGBA", "LA"):
+            image.save(out, "PNG")
+        else:
+            image.convert("RGB").save(out, "JPEG", quality=90)
+    return out.getvalue()

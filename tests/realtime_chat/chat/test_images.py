@@ -5,6 +5,7 @@ bundled model over the socket."""
 
 import asyncio
 import base64
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -91,6 +92,18 @@ def test_a_vision_model_receives_the_images_in_the_message(
         assert question["images"] == [base64.b64encode(stored.read()).decode()]  # the stored, metadata-free bytes
     assert all("images" not in message for message in chat["messages"][:-1])
     assert Attachment.objects.get().ocr_text is None  # no OCR for a model that sees
+
+
+def test_a_vision_model_receives_a_large_image_reduced(
+    auth_client: APIClient, user: User, session: ChatSession, vision_model: RecordingOllama
+) -> None:
+    upload = SimpleUploadedFile("wide.png", images.png((5000, 1000)))
+    attachment = attachment_create(user=user, upload=upload)
+    answer = post(auth_client, session, content="What is this?", attachments=[attachment.pk])
+    assert (answer["_status"], answer["image_input"]) == (201, "vision")
+    (sent,) = vision_model.chats()[0]["messages"][-1]["images"]
+    with Image.open(io.BytesIO(base64.b64decode(sent))) as image:
+        assert image.size == (2048, 410)
 
 
 def test_a_text_only_model_receives_the_images_text_found_by_ocr(

@@ -61,13 +61,14 @@ def tokens_used(*, user: User, since: datetime) -> int:
 def token_budget_get(*, user: User, now: datetime | None = None) -> TokenBudget:
     start = day_start(now or timezone.now())
     limit = limits_get(user=user).daily_token_budget
-    used = tokens_used(user=user, since=start) if limit else 0
-    return TokenBudget(limit=limit, used=used, resets_at=start + timedelta(days=1))
+    return TokenBudget(limit=limit, used=tokens_used(user=user, since=start), resets_at=start + timedelta(days=1))
 
 
 def token_budget_check(*, user: User) -> None:
     """Raise BudgetExceeded once today's tokens reached the budget. The turn that crosses it is not cut short: a
-    budget is a daily allowance, not a hard cap on one answer (that is `max_tokens`)."""
+    budget is a daily allowance, not a hard cap on one answer (that is `max_tokens`). Unlimited: no query."""
+    if limits_get(user=user).daily_token_budget == 0:
+        return
     budget = token_budget_get(user=user)
     if budget.remaining == 0:
         REFUSED_TURNS.labels(code=BudgetExceeded.code).inc()

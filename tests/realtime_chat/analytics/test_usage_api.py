@@ -58,7 +58,8 @@ def test_usage_counts_real_turns_as_the_database_recorded_them(
     assert body["buckets"][-1]["turns"] == 3  # all just now
     assert body["models"]["smollm2:135m"]["turns"] == 3
     assert body["models"]["smollm2:135m"]["completion_tokens"] == totals["completion_tokens"]
-    assert body["budget"] == {"limit": 0, "used": 0, "remaining": None, "resets_at": body["budget"]["resets_at"]}
+    spent = totals["prompt_tokens"] + totals["completion_tokens"]  # all of it today: unlimited, but counted
+    assert body["budget"] == {"limit": 0, "used": spent, "remaining": None, "resets_at": body["budget"]["resets_at"]}
 
     assert client_of(stranger).get(USAGE).json()["totals"]["turns"] == 0  # another user's turns are not theirs
 

@@ -353,8 +353,12 @@ ATTACHMENT_OCR_TIMEOUT_SECONDS = env.float("ATTACHMENT_OCR_TIMEOUT_SECONDS", def
 # --- Files --------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+# Uploaded files go through Django's storage API: the file system under MEDIA_ROOT by default. For an S3-compatible
+# store, install django-storages[s3] and set FILE_STORAGE_BACKEND=storages.backends.s3.S3Storage with its options
+# as JSON (bucket_name, endpoint_url, access_key, secret_key, ...). See README, "Documents and retrieval".
+FILE_STORAGE_BACKEND = env.str("FILE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": FILE_STORAGE_BACKEND, "OPTIONS": env.json("FILE_STORAGE_OPTIONS", default={})},
     "staticfiles": {
         "BACKEND": "frontend.storage.FrontendStaticFilesStorage"
         if PRODUCTION

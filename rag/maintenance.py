@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db.models import F
 from django.utils import timezone
@@ -65,17 +64,10 @@ class FileSweep:
 
 
 def document_files_sweep() -> FileSweep:
-    """Remove uploaded files no document refers to, and fail documents whose file is gone."""
-    if not isinstance(default_storage, FileSystemStorage):
-        raise ImproperlyConfigured("the file sweep walks the upload directory, so it needs a FileSystemStorage")
-    known = set(Document.objects.values_list("file", flat=True))
-    root = Path(default_storage.location)
-    removed = 0
-    for path in (root / "documents").rglob("*") if (root / "documents").exists() else []:
-        name = path.relative_to(root).as_posix()
-        if path.is_file() and name not in known and time.time() - path.stat().st_mtime > UPLOAD_GRACE_SECONDS:
-            path.unlink()
-            removed += 1
+    """Remove uploaded files no document refers to (on a file system storage: an object store's own lifecycle
+    rules do that job there), and fail documents whose file is gone (any storage)."""
+    storage = default_storage
+    removed = _stray_files_remove(storage) if isinstance(storage, FileSystemStorage) else 0
     failed = 0
     live = Document.objects.exclude(status=Document.Status.FAILED).only("id", "file", "status")
     for document in live.iterator(chunk_size=BATCH):
@@ -85,6 +77,18 @@ def document_files_sweep() -> FileSweep:
     if removed or failed:
         logger.info("Document file sweep: %d stray file(s) removed, %d document(s) failed", removed, failed)
     return FileSweep(files_removed=removed, documents_failed=failed)
+
+
+def _stray_files_remove(storage: FileSystemStorage) -> int:
+    known = set(Document.objects.values_list("file", flat=True))
+    root = Path(storage.location)
+    removed = 0
+    for path in (root / "documents").rglob("*") if (root / "documents").exists() else []:
+        name = path.relative_to(root).as_posix()
+        if path.is_file() and name not in known and time.time() - path.stat().st_mtime > UPLOAD_GRACE_SECONDS:
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def document_files_sweep_task() -> str:

@@ -14,7 +14,13 @@ CHART_DATA = """(testid) => {
   const chart = window.Chart.getChart(document.querySelector(`[data-testid="${testid}"]`));
   return chart.data.datasets.map((set) => set.data);
 }"""
-OVERFLOW = "() => document.scrollingElement.scrollWidth - window.innerWidth"
+LEGEND_COLOUR = """() => window.Chart.getChart(document.querySelector('[data-testid="usage-chart-tokens"]'))
+  .options.plugins.legend.labels.color"""
+OVERFLOW = """() => {
+  const view = document.querySelector('[data-testid="usage-view"]');
+  return Math.max(document.scrollingElement.scrollWidth - window.innerWidth, view.scrollWidth - view.clientWidth,
+                  view.getBoundingClientRect().right - window.innerWidth);
+}"""
 
 
 @pytest.fixture
@@ -60,10 +66,14 @@ def test_usage_page_shows_the_apis_figures_and_charts(page: Page, daphne: Daphne
     assert completion == [bucket["completion_tokens"] for bucket in report["buckets"]]
     (by_model,) = page.evaluate(CHART_DATA, "usage-chart-models")
     assert by_model == [f["prompt_tokens"] + f["completion_tokens"] for f in report["models"].values()]
+    p50, p95 = page.evaluate(CHART_DATA, "usage-chart-ttft")
+    assert (p50, p95) == ([b["ttft_p50_ms"] for b in report["buckets"]], [b["ttft_p95_ms"] for b in report["buckets"]])
     expect(page.get_by_test_id("nav-insights")).to_be_hidden()  # not staff
     screenshot(page, "usage-light")
+    light = page.evaluate(LEGEND_COLOUR)
 
-    page.get_by_test_id("theme-toggle").click()
+    page.get_by_test_id("theme-toggle").click()  # the charts are drawn again in the other theme's colours
+    page.wait_for_function(f"() => ({LEGEND_COLOUR})() !== {light!r}")
     expect(page.get_by_test_id("usage-turns")).to_have_text("2")
     screenshot(page, "usage-dark")
 

@@ -108,6 +108,7 @@ export class UsagePage {
     if (report.budget) parts.push(this.allowance(report.budget, report.quota));
     parts.push(this.figures(report.totals));
     parts.push(this.chart("usage-chart-tokens", "Tokens", (canvas) => this.tokensChart(canvas, report)));
+    parts.push(this.chart("usage-chart-ttft", "Time to first token (ms)", (canvas) => this.latencyChart(canvas, report)));
     parts.push(this.chart("usage-chart-models", "Tokens by model", (canvas) => this.modelsChart(canvas, report)));
     parts.push(this.table("usage-models", "By model", ["Model", "Turns", "Tokens", "Errors", "p50 (ms)"],
       Object.entries(report.models).map(([model, f]) => [
@@ -199,6 +200,21 @@ export class UsagePage {
         ],
       },
       options: this.options(c, { x: { stacked: true }, y: { stacked: true, beginAtZero: true } }),
+    });
+  }
+
+  latencyChart(canvas, report) {
+    const c = this.colours();
+    const line = (label, key, colour) => ({
+      label, data: report.buckets.map((b) => b[key]), borderColor: colour, backgroundColor: colour, spanGaps: true,
+    });
+    return new window.Chart(canvas, {
+      type: "line",
+      data: {
+        labels: report.buckets.map((b) => bucketLabel(b.start, report.bucket)),
+        datasets: [line("p50", "ttft_p50_ms", c.accent), line("p95", "ttft_p95_ms", c.second)],
+      },
+      options: this.options(c, { x: {}, y: { beginAtZero: true } }),
     });
   }
 

@@ -97,3 +97,19 @@ def test_the_memory_page_adds_edits_deletes_and_turns_memory_off(daphne: DaphneS
     page.reload()
     expect(page.get_by_test_id("memory-view")).to_be_visible()
     expect(page.get_by_test_id("memory-enabled")).not_to_be_checked()
+
+
+def test_a_fact_the_model_proposes_is_saved_only_once_accepted(daphne: DaphneServer, page: Page) -> None:
+    username = verified_user(daphne, "florence", **QUICK, memory_auto=True)
+    log_in(page, daphne, username)
+    page.get_by_test_id("new-chat").click()
+    wait_connected(page)
+    send(page, "I am a nurse and I work nights.")
+    wait_answer(page)
+    proposal = page.get_by_test_id("memory-proposal").first
+    expect(proposal).to_be_visible(timeout=120_000)  # asked of the model once the answer has ended
+    assert api_memories(daphne, username) == []  # a proposal is not a memory
+    fact = proposal.locator("span").first.inner_text()
+    proposal.get_by_test_id("memory-accept").click()
+    expect(proposal).to_have_attribute("data-state", "accepted")
+    assert api_memories(daphne, username) == [fact]

@@ -84,12 +84,17 @@ async def memory_proposals(*, question: str, model: str | None) -> list[str]:
 
 
 def proposals_parse(text: str) -> list[str]:
-    """At most PROPOSALS_MAX distinct, short, bulleted lines; "NONE" and chatter without a bullet are dropped."""
+    """At most PROPOSALS_MAX distinct short facts: the bulleted lines, or, from a model that wrote none (the
+    bundled small model answers with a plain sentence), its plain lines; "NONE", questions and headings dropped."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    bulleted = [line for line in lines if _BULLET.match(line)]
     found: list[str] = []
-    for line in text.splitlines():
-        if not _BULLET.match(line):
-            continue
+    for line in bulleted or lines:
         fact = " ".join(_BULLET.sub("", line, count=1).split())
-        if 3 <= len(fact) <= CONTENT_MAX_CHARS and fact.upper() != "NONE" and fact not in found:
+        if _is_fact(fact) and fact not in found:
             found.append(fact)
     return found[:PROPOSALS_MAX]
+
+
+def _is_fact(text: str) -> bool:
+    return 3 <= len(text) <= CONTENT_MAX_CHARS and text.strip(".").upper() != "NONE" and not text.endswith(("?", ":"))

@@ -171,6 +171,9 @@ async def test_memory_auto_asks_the_model_for_proposals_and_saves_none_by_itself
         ("- NONE", []),
         ("Sure! Here are facts:\n1. Likes tea\n* Likes tea\n- x", ["Likes tea"]),
         ("- a\n- bbb\n- ccc\n- ddd\n- eee", ["bbb", "ccc", "ddd"]),
+        ("I'm a nurse and I work nights.", ["I'm a nurse and I work nights."]),  # no bullet: the plain line
+        ("None.", []),
+        ("What do you do?\nFacts:", []),
     ],
 )
 def test_proposals_are_short_distinct_bulleted_lines(text: str, proposals: list[str]) -> None:

@@ -10,6 +10,7 @@ from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import token_pair_issue
 from realtime_chat.chat.models import ChatSession
 from realtime_chat.chat.services.chat import member_add, session_create
+from realtime_chat.chat.services.personas import session_persona
 from realtime_chat.personas.models import Persona
 from tests.factories import UserFactory
 
@@ -189,3 +190,14 @@ def test_the_admin_lists_and_searches_personas(client: Client, staff: User) -> N
     response = client.get(url, {"q": "tutor"})
     assert response.status_code == 200 and b"Company tutor" in response.content
     assert client.get(url, {"shared__exact": "1"}).status_code == 200
+
+
+def test_a_shared_persona_unshared_later_no_longer_answers_other_users_chats(user: User, staff: User) -> None:
+    persona = Persona.objects.create(owner=staff, name="Company tutor", shared=True)
+    session = session_create(user=user, persona=persona)
+    assert session_persona(session=session) == persona
+    persona.shared = False
+    persona.save()
+    session.refresh_from_db()
+    assert session_persona(session=session) is None  # the owner's preferences answer again
+    assert session_persona(session=session_create(user=staff, persona=persona)) == persona  # still the staff's own

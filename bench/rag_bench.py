@@ -174,7 +174,7 @@ def bench_reranker(path: Path, candidates: int, queries: int) -> None:
 
     reranker = CrossEncoderReranker(path)
     embedder = get_embedder()
-    passages = embedder.split(filler(60 * candidates), 240)[:candidates]
+    passages = embedder.split(filler(120 * candidates), 240)[:candidates]
     reranker.scores("warm up", passages[:2])
     walls, cpus = [], []
     for _ in range(queries):

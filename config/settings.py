@@ -22,7 +22,7 @@ if DJANGO_ENV not in {"development", "test", "production"}:
 PRODUCTION = DJANGO_ENV == "production"
 TESTING = DJANGO_ENV == "test"
 
-# Local state of the embedded default (SQLite, media, collected static files, vector indexes).
+# Local state of the embedded default (SQLite, media, collected static files, exported ONNX models).
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- Core ---------------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ export class ChatView {
     this.edge = historyEdge();
     this.olderState = "none"; // "more" (older pages to fetch), "loading", or "none"
     this.pinned = true; // the view follows the end (kept by scroll events, so no layout is read per frame)
+    this.me = null; // the reader's username: their own messages are marked as theirs
     this.regenerateButton = null;
     root.addEventListener("click", (event) => this.click(event));
     root.addEventListener("scroll", () => this.scrolled(), { passive: true });
@@ -97,7 +98,7 @@ export class ChatView {
   setHistory(messages, { hasOlder = false } = {}) {
     const waiting = [...this.pending.entries()];
     this.clear();
-    if (messages.length) this.root.append(historyPage(messages));
+    if (messages.length) this.root.append(historyPage(messages, this.me));
     for (const [clientId, entry] of waiting) {
       if (messages.some((m) => m.client_id === clientId)) continue;
       this.root.append(entry.element);
@@ -130,7 +131,7 @@ export class ChatView {
       } else if (!element) {
         this.append(message);
       } else if (!this.answers.has(message.id) && changed(element, message)) {
-        element.replaceWith(messageElement(message));
+        element.replaceWith(messageElement(message, this.me));
       }
     }
     this.refreshRegenerate();
@@ -144,7 +145,7 @@ export class ChatView {
   /** A page of older history (oldest first) on top, the view kept on what the reader was looking at. */
   prependHistory(messages, { hasOlder = false } = {}) {
     const { scrollHeight, scrollTop } = this.root;
-    this.edge.after(historyPage(messages));
+    this.edge.after(historyPage(messages, this.me));
     this.setOlder(hasOlder ? "more" : "none");
     if (this.pinned) this.scrollToEnd(true);
     else this.root.scrollTop = scrollTop + this.root.scrollHeight - scrollHeight;
@@ -167,7 +168,7 @@ export class ChatView {
 
   /** The user's own message, shown at once and confirmed by message.created. */
   addPending(clientId, content) {
-    const element = userMessage({ content, status: "sending" });
+    const element = userMessage({ content, status: "sending", author: this.me }, this.me);
     element.dataset.clientId = clientId;
     this.pending.set(clientId, { element, content });
     this.root.append(element);
@@ -320,7 +321,13 @@ export class ChatView {
   }
 
   append(message) {
-    this.root.append(messageElement(message));
+    this.root.append(messageElement(message, this.me));
+  }
+
+  /** Whether an answer shows as streaming with no live stream behind it: it ended while the page loaded. */
+  staleAnswers() {
+    const streaming = this.root.querySelectorAll('[data-testid="assistant-message"][data-status="streaming"]');
+    return [...streaming].some((element) => !this.answers.has(Number(element.dataset.messageId)));
   }
 
   /** Only the last answer offers "Regenerate", and only once it is finished. */
@@ -413,10 +420,10 @@ function historyEdge() {
  * has been drawn at its real size, the browser may skip it while it is off screen (content-visibility), keeping
  * that size: a frame then costs the same however far back the reader has scrolled. See app.css.
  */
-function historyPage(messages) {
+function historyPage(messages, me) {
   const page = document.createElement("div");
   page.className = "history-page";
-  page.append(...messages.map(messageElement));
+  page.append(...messages.map((message) => messageElement(message, me)));
   requestAnimationFrame(() => requestAnimationFrame(() => page.classList.add("drawn"))); // after a frame drew it
   return page;
 }
@@ -425,15 +432,27 @@ function changed(element, message) {
   return element.dataset.status !== (message.status || "complete") || sourceText.get(element) !== message.content;
 }
 
-function messageElement(message) {
-  return message.role === "assistant" ? assistantMessage(message) : userMessage(message);
+/** `me`: the reader's username, so their own messages are told from the others' in a shared chat. */
+function messageElement(message, me) {
+  return message.role === "assistant" ? assistantMessage(message) : userMessage(message, me);
 }
 
-function userMessage(message) {
+function userMessage(message, me) {
   const article = shell("user", message);
   const body = article.querySelector('[data-testid="message-body"]');
   body.textContent = message.content; // never HTML: shown exactly as typed
   if (message.attachments?.length) body.after(attachmentStrip(message.attachments));
+  if (message.author) {
+    const mine = message.author === me;
+    article.classList.add(mine ? "mine" : "others");
+    article.dataset.author = message.author;
+    const author = document.createElement("span");
+    author.className = "author";
+    author.dataset.testid = "message-author";
+    author.textContent = mine ? "You" : message.author;
+    author.title = message.author;
+    article.prepend(author);
+  }
   return article;
 }
 

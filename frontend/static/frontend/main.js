@@ -6,12 +6,15 @@ import { ApiClient } from "./api.js";
 import { ComposerAttachments, useAttachmentApi } from "./attachments.js";
 import { AuthPages } from "./auth.js";
 import { ChatView } from "./chat_view.js";
+import { asksAssistant, ComposerHint } from "./composer.js";
 import { DocumentsPage } from "./documents.js";
 import { MemoryFrames, MemoryPage, memories } from "./memory.js";
 import { PersonaPickers, PersonasPage, personas } from "./personas.js";
+import { MembersPanel } from "./members.js";
 import { PreferencesPanel } from "./preferences.js";
 import { SessionList } from "./sessions.js";
 import { ChatSocket } from "./socket.js";
+import { TypingIndicator, TypingSignal } from "./typing.js";
 import { UsagePage } from "./usage.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -32,6 +35,9 @@ class App {
     this.busy = false;
     this.everConnected = false;
     this.olderUrl = null; // the page of history before the first one shown
+    this.me = null; // the signed-in person's username
+    this.starting = false; // a first message is creating its chat
+    this.checkStale = false; // see dispatch's `presence`
     this.composer = $("#composer-input");
     this.auth = new AuthPages({
       api: this.api, root: $("#auth-view"), verifyRoot: $("#verify-view"), onLoggedIn: () => this.signedIn(),
@@ -57,6 +63,16 @@ class App {
     this.preferences = new PreferencesPanel({
       api: this.api, dialog: $("#preferences-dialog"), toast: (text) => this.toast(text),
     });
+    this.members = new MembersPanel({
+      api: this.api, head: $("#conversation-head"), dialog: $("#members-dialog"),
+      confirm: (question, options) => this.confirm(question, options), toast: (text) => this.toast(text),
+      onChange: () => this.roomChanged(),
+      onSessionChanged: (session) => this.sessionChanged(session),
+      onLeft: (id) => this.sessionGone(id),
+    });
+    this.typing = new TypingIndicator($("#typing"));
+    this.typingSignal = new TypingSignal((frame) => Boolean(this.socket?.send(frame)));
+    this.composerHint = new ComposerHint({ input: this.composer, hint: $("#composer-hint") });
     useAttachmentApi(this.api);
     this.images = new ComposerAttachments({
       api: this.api, form: $("#composer"), input: this.composer, toast: (text) => this.toast(text),
@@ -144,6 +160,8 @@ class App {
     if (location.pathname === "/verify-email/") history.replaceState(null, "", "/");
     this.banner("");
     try {
+      const me = await this.api.get("/api/auth/me/");
+      this.me = this.chat.me = this.members.me = this.sessions.me = me.username;
       await Promise.all([this.sessions.load(), memories.load(), personas.load()]);
     } catch (error) {
       if (error.name !== "SessionEnded") this.toast(error.message);
@@ -157,6 +175,7 @@ class App {
     this.closeSocket();
     this.documents.hide();
     this.session = null;
+    this.members.close();
     this.chat.clear();
     this.show("auth");
     if (reason) this.banner(reason);
@@ -164,7 +183,8 @@ class App {
 
   // --- Sessions and the socket --------------------------------------------------------------------
 
-  async openSession(session, { keepSocket = false } = {}) {
+  /** `firstMessage` ({clientId, content}): typed before the chat existed, sent once its socket is ready. */
+  async openSession(session, { keepSocket = false, firstMessage = null } = {}) {
     this.session = session;
     this.sessions.setActive(session.id);
     if (location.pathname !== "/" || new URLSearchParams(location.search).get("s") !== String(session.id)) {
@@ -175,13 +195,22 @@ class App {
     $("#conversation-empty").hidden = true;
     this.closeSidebar();
     this.personaPickers.show(session);
-    if (keepSocket && this.socket) return;
+    if (keepSocket && this.socket) {
+      this.members.update(session);
+      return;
+    }
     this.closeSocket();
+    this.typing.reset();
+    this.members.open(session);
     this.setBusy(false);
     this.olderUrl = null;
     this.chat.clear();
     await this.loadHistory();
     if (this.session !== session) return; // another chat was opened while this one loaded
+    if (firstMessage) {
+      this.chat.addPending(firstMessage.clientId, firstMessage.content); // sent when the socket is ready
+      if (asksAssistant(session.assistant_mode, firstMessage.content)) this.setBusy(true);
+    }
     this.everConnected = false;
     this.socket = new ChatSocket({
       sessionId: session.id,
@@ -189,6 +218,7 @@ class App {
       onFrame: (frame) => this.dispatch(frame),
       onState: (state, detail) => this.connectionState(state, detail),
       onFatal: (reason) => this.toast(reason),
+      onGone: () => this.sessionGone(session.id),
     });
     this.socket.open();
     // Ready to type, unless the person is already typing elsewhere (the history search, while the chat loads).
@@ -233,14 +263,54 @@ class App {
     this.socket = null;
   }
 
-  sessionDeleted(id) {
+  sessionDeleted(id, notice = "") {
     if (this.session?.id !== id) return;
     this.closeSocket();
     this.session = null;
+    this.members.close();
+    this.typing.reset();
     this.chat.clear();
+    this.setBusy(false);
     $("#conversation-empty").hidden = false;
-    this.setComposerEnabled(false);
+    $("#conversation-notice").textContent = notice;
+    $("#conversation-notice").hidden = !notice;
+    document.title = "Realtime Chat";
     history.pushState(null, "", "/");
+  }
+
+  /** The chat closed its socket with 4404, or this person left it: it is off the list, and they are told. */
+  sessionGone(id) {
+    const session = this.sessions.find(id) || (this.session?.id === id ? this.session : null);
+    const title = `“${session?.title || "New chat"}”`;
+    const left = this.members.leaving === id;
+    const notice = left ? `You left ${title}.` : `${title} was deleted, or you are no longer in it.`;
+    this.sessions.forget(id);
+    if (this.session?.id !== id) return;
+    this.sessionDeleted(id, notice);
+    this.toast(notice);
+  }
+
+  /** The owner changed the open chat (its assistant mode, say). */
+  sessionChanged(session) {
+    this.sessions.sessions = this.sessions.sessions.map((s) => (s.id === session.id ? session : s));
+    this.sessionsRefreshed();
+  }
+
+  /** The list of chats was fetched again: the open one may have a new title or mode. Updated in place: the
+   * open chat stays the same object (loads in flight compare it). */
+  sessionsRefreshed() {
+    const fresh = this.session && this.sessions.find(this.session.id);
+    if (!fresh || (fresh.title === this.session.title && fresh.assistant_mode === this.session.assistant_mode)) return;
+    Object.assign(this.session, fresh);
+    document.title = `${fresh.title || "New chat"} · Realtime Chat`;
+    this.members.update(this.session);
+  }
+
+  /** My role, the assistant's mode or the people of the chat changed: what the composer offers follows. */
+  roomChanged() {
+    this.chat.root.dataset.shared = String(this.members.shared);
+    this.chat.root.dataset.readonly = String(!this.composerWritable()); // a viewer regenerates nothing
+    this.setBusy(this.busy);
   }
 
   /** The one place server frames are handled. */
@@ -249,12 +319,20 @@ class App {
       case "ready":
         return this.ready();
       case "pong":
-      case "presence": // who is online and who is typing: this page does not show them (yet)
-      case "typing":
         return undefined;
+      case "presence":
+        this.members.presence(frame.online);
+        // The server sends a running answer's snapshot between `ready` and the first presence frame: an answer
+        // still shown as streaming without one ended while the page loaded, and its end was never sent here.
+        if (this.checkStale && this.chat.staleAnswers()) this.catchUp();
+        this.checkStale = false;
+        return undefined;
+      case "typing":
+        return this.typing.show(frame.user);
       case "message.created":
+        if (frame.message.author) this.typing.clear(frame.message.author);
         this.chat.messageCreated(frame);
-        return this.sessions.refresh();
+        return this.sessions.refresh().then(() => this.sessionsRefreshed());
       case "assistant.queued":
         this.setBusy(true);
         return this.chat.assistantQueued(frame);
@@ -283,19 +361,26 @@ class App {
     }
   }
 
-  /** After a reconnect, catch up on what happened meanwhile and resend what never arrived. */
+  /** After a reconnect, catch up on what happened meanwhile; then send what never arrived (or was typed before
+   * the chat existed). */
   async ready() {
     const reconnected = this.everConnected;
     this.everConnected = true;
-    if (!reconnected) return;
-    try {
-      await this.loadHistory({ catchUp: true });
-    } catch (error) {
-      if (error.name !== "SessionEnded") this.toast(error.message);
-      return;
-    }
+    this.checkStale = !reconnected;
+    if (reconnected && !(await this.catchUp())) return;
     for (const { clientId, content } of this.chat.unconfirmed()) {
       this.socket.send({ type: "message", content, client_id: clientId });
+    }
+  }
+
+  /** The newest page of history merged into what is shown; false if it could not be fetched. */
+  async catchUp() {
+    try {
+      await this.loadHistory({ catchUp: true });
+      return true;
+    } catch (error) {
+      if (error.name !== "SessionEnded") this.toast(error.message);
+      return false;
     }
   }
 
@@ -322,15 +407,29 @@ class App {
         this.send(this.composer.value);
       }
     });
-    this.composer.addEventListener("input", () => this.fitComposer());
+    this.composer.addEventListener("input", () => {
+      this.fitComposer();
+      // Others see "… is typing" (the signal goes out at most once per 2 s); alone in a chat, nobody would.
+      if (this.session && this.members.shared && this.composer.value.trim()) this.typingSignal.typed();
+    });
     $("#stop").addEventListener("click", () => this.socket?.send({ type: "stop" }));
   }
 
   send(text) {
     const content = text.trim();
-    if ((!content && !this.images.any) || !this.socket || this.busy) return;
+    if ((!content && !this.images.any) || this.starting || this.composer.disabled) return;
     if (this.images.uploading) {
       this.toast("An image is still uploading: send again in a moment.");
+      return;
+    }
+    if (!this.session) {
+      if (content) this.startChat(content); // the images wait in the box for the chat's next message
+      else this.toast("Start the chat with a message; the images then go with your next one.");
+      return;
+    }
+    const answered = asksAssistant(this.members.mode, content);
+    if (!this.socket || (this.busy && answered)) {
+      if (this.busy && this.talkWhileBusy()) this.toast("The assistant is still answering: wait, or stop it.");
       return;
     }
     const clientId = uuid4();
@@ -344,7 +443,26 @@ class App {
     this.chat.addPending(clientId, content);
     this.composer.value = "";
     this.fitComposer();
-    this.setBusy(true);
+    if (answered) this.setBusy(true);
+  }
+
+  /** Typed with no chat open: the chat is created and opened, and the message goes once its socket is ready. */
+  async startChat(content) {
+    this.starting = true;
+    const typed = this.composer.value;
+    this.composer.value = ""; // shown as the chat's first message once it opens
+    this.fitComposer();
+    this.setComposerEnabled(false);
+    try {
+      const session = await this.sessions.create({ firstMessage: { clientId: uuid4(), content } });
+      if (!session && !this.composer.value) {
+        this.composer.value = typed; // not created: the message is back in the box
+        this.fitComposer();
+      }
+    } finally {
+      this.starting = false;
+      this.setComposerEnabled(this.socket?.state === "connected");
+    }
   }
 
   regenerate() {
@@ -354,15 +472,28 @@ class App {
 
   setBusy(busy) {
     this.busy = busy;
-    $("#stop").hidden = !busy;
-    $("#send").hidden = busy;
+    $("#stop").hidden = !busy || !this.composerWritable();
+    $("#send").hidden = busy && !this.talkWhileBusy();
     this.setComposerEnabled(this.socket?.state === "connected");
+  }
+
+  /** In `mention` mode, messages to the people of the chat do not wait for the assistant's answer. */
+  talkWhileBusy() {
+    return Boolean(this.session) && this.members.mode === "mention";
+  }
+
+  /** A viewer reads only: no message, no Stop. */
+  composerWritable() {
+    return !this.session || this.members.role !== "viewer";
   }
 
   setComposerEnabled(connected) {
     const hasSession = Boolean(this.session);
-    this.composer.disabled = !hasSession;
-    $("#send").disabled = !hasSession || !connected || this.busy;
+    const role = hasSession ? this.members.role : "owner";
+    const writable = this.composerHint.show({ hasSession, role, mode: this.members.mode });
+    this.composer.disabled = !writable;
+    const waiting = hasSession ? !connected || (this.busy && !this.talkWhileBusy()) : false;
+    $("#send").disabled = !writable || waiting || this.starting;
   }
 
   fitComposer() {
@@ -395,6 +526,10 @@ class App {
     });
     window.addEventListener("popstate", () => this.route());
     window.addEventListener("online", () => this.socket?.retryNow());
+    // Back to the tab: chats shared with this person meanwhile show up (nothing else tells the page of them).
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden && this.me) this.sessions.refresh().then(() => this.sessionsRefreshed());
+    });
     $("#logout").addEventListener("click", async () => {
       this.closeSocket();
       await this.api.logout();
@@ -437,9 +572,10 @@ class App {
   }
 
   /** A promise of true when the user confirms; a <dialog>, not window.confirm, so it can be styled and tested. */
-  confirm(question) {
+  confirm(question, { ok = "Delete" } = {}) {
     const dialog = $("#confirm-dialog");
     dialog.querySelector('[data-role="question"]').textContent = question;
+    dialog.querySelector('[data-role="ok"]').textContent = ok;
     dialog.returnValue = "";
     dialog.showModal();
     return new Promise((resolve) => {

@@ -1,5 +1,5 @@
-// The sidebar: the user's chats newest first (create, rename inline, delete after confirmation) and a
-// search over their whole history.
+// The sidebar: the user's chats newest first (create, rename inline, delete after confirmation), the chats
+// others shared with them (marked with their owner's name), and a search over their whole history.
 
 const SEARCH_DELAY_MS = 300;
 
@@ -15,6 +15,7 @@ export class SessionList {
     this.onOpen = onOpen;
     this.onDeleted = onDeleted;
     this.sessions = [];
+    this.me = null; // the reader's username: only the chats they own can be renamed or deleted here
     this.activeId = null;
     this.searchTimer = null;
     this.editing = false;
@@ -22,7 +23,7 @@ export class SessionList {
     list.addEventListener("click", (event) => this.click(event));
     list.addEventListener("dblclick", (event) => {
       const item = event.target.closest("li");
-      if (item) this.startRename(item);
+      if (item && this.owned(this.find(Number(item.dataset.sessionId)))) this.startRename(item);
     });
     searchForm.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -48,6 +49,16 @@ export class SessionList {
     return this.sessions.find((s) => s.id === id) || null;
   }
 
+  owned(session) {
+    return Boolean(session) && (!session.owner || session.owner === this.me);
+  }
+
+  /** A chat this person can no longer see (they left it or were removed): off the list. */
+  forget(id) {
+    this.sessions = this.sessions.filter((s) => s.id !== id);
+    this.render();
+  }
+
   setActive(id) {
     this.activeId = id;
     for (const item of this.list.children) {
@@ -57,15 +68,19 @@ export class SessionList {
     }
   }
 
-  async create() {
+  /** A new chat, opened with `options` (see the app's openSession); null if it could not be created. */
+  async create(options = {}) {
+    let session;
     try {
-      const session = await this.api.post("/api/sessions/", { title: "", ...(this.newSessionFields?.() || {}) });
-      this.sessions.unshift(session);
-      this.render();
-      this.onOpen(session);
+      session = await this.api.post("/api/sessions/", { title: "", ...(this.newSessionFields?.() || {}) });
     } catch (error) {
-      this.toast(error.message);
+      if (error.name !== "SessionEnded") this.toast(error.message);
+      return null;
     }
+    this.sessions.unshift(session);
+    this.render();
+    await this.onOpen(session, options);
+    return session;
   }
 
   async open(id) {
@@ -86,6 +101,17 @@ export class SessionList {
       open.dataset.testid = "session-open";
       open.textContent = session.title || "New chat";
       open.title = session.title || "New chat";
+      if (!this.owned(session)) {
+        // Shared with this person: only its owner renames or deletes it (a member leaves it from its people).
+        const owner = document.createElement("span");
+        owner.className = "session-owner";
+        owner.dataset.testid = "session-owner";
+        owner.textContent = session.owner;
+        owner.title = `Shared by ${session.owner}`;
+        open.title = `${open.title} (shared by ${session.owner})`;
+        item.append(open, owner);
+        return item;
+      }
       const rename = iconButton("✎", "rename", `Rename “${session.title || "New chat"}”`);
       const remove = iconButton("✕", "delete", `Delete “${session.title || "New chat"}”`);
       item.append(open, rename, remove);

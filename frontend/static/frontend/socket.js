@@ -19,13 +19,15 @@ export class ChatSocket {
    * getToken({ fresh }): a promise of a valid access token; a newly issued one when `fresh`.
    * onFrame(frame): every server frame from `ready` on, except the socket's own login renewals.
    * onState(state, detail): connection state changes. onFatal(reason): the socket gave up for good.
+   * onGone(): closed with 4404: the chat was deleted, or this person is no longer in it (removed, or left).
    */
-  constructor({ sessionId, getToken, onFrame, onState, onFatal }) {
+  constructor({ sessionId, getToken, onFrame, onState, onFatal, onGone }) {
     this.sessionId = sessionId;
     this.getToken = getToken;
     this.onFrame = onFrame;
     this.onState = onState;
     this.onFatal = onFatal;
+    this.onGone = onGone;
     this.ws = null;
     this.attempt = 0;
     this.closedByUs = false;
@@ -138,8 +140,8 @@ export class ChatSocket {
     this.ws = null;
     if (this.closedByUs) return;
     if (event.code === CLOSE_NOT_FOUND) {
-      this.setState("offline", "This chat no longer exists.");
-      this.onFatal("This chat does not exist or was deleted.");
+      this.setState("offline", "This chat no longer exists, or you are no longer in it.");
+      this.onGone();
       return;
     }
     if (event.code === CLOSE_UNAUTHENTICATED && !this.authRetried) {

@@ -49,7 +49,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from rag.ingestion.embed import get_embedder  # noqa: E402
-from rag.ingestion.index import index_rebuild  # noqa: E402
+from rag.ingestion.index import index_changes_record, index_rebuild, index_refresh  # noqa: E402
 from rag.ingestion.pipeline import ingest_documents  # noqa: E402
 from rag.models import Chunk, Document  # noqa: E402
 from rag.retrieval.retriever import retrieve_for_user  # noqa: E402
@@ -193,8 +193,13 @@ def synthetic_corpus(users: list[User], size: int, bases: np.ndarray) -> None:
     """`size` chunks in documents of 100 chunks, spread over the users; every tenth document shared."""
     Chunk.objects.all().delete()
     Document.objects.all().delete()
+    synthetic_documents(users, first=0, count=size // 100, bases=bases)
+
+
+def synthetic_documents(users: list[User], *, first: int, count: int, bases: np.ndarray) -> None:
+    """Documents of 100 chunks written straight to the database, their change logged as ingestion logs it."""
     model_key = get_embedder().model_key
-    for doc_number in range(size // 100):
+    for doc_number in range(first, first + count):
         owner = users[doc_number % len(users)]
         scope = "shared" if doc_number % 10 == 9 else "private"
         document = Document.objects.create(
@@ -224,6 +229,7 @@ def synthetic_corpus(users: list[User], size: int, bases: np.ndarray) -> None:
                 for i in range(100)
             ]
         )
+        index_changes_record(model_keys=[model_key], document_ids=[document.pk])
 
 
 def bench_latency(size: int, queries: int, bases: np.ndarray) -> None:
@@ -251,13 +257,22 @@ def bench_latency(size: int, queries: int, bases: np.ndarray) -> None:
         if not results:
             raise SystemExit(f"no results for {text!r}: the benchmark corpus is broken")
     visible = Document.objects.filter(owner=user).count() + Document.objects.filter(scope="shared").count()
+    delta = one_document_delta(user, bases, number=size // 100)
     print(
         f"{size:>7} chunks ({snapshot.index_type}, user sees {visible}/{size // 100} documents, "
         f"queries of {statistics.median(get_embedder().count(texts)):.0f} tokens; "
-        f"insert {inserted:.0f} s, index build {built:.0f} s): retrieve_for_user p50 {percentile(cold, 50):.1f} ms, "
-        f"p99 {percentile(cold, 99):.1f} ms; without query embedding p50 {percentile(warm, 50):.1f} ms, "
-        f"p99 {percentile(warm, 99):.1f} ms"
+        f"insert {inserted:.0f} s, index build {built:.0f} s, a 100-chunk delta {delta:.2f} s): retrieve_for_user "
+        f"p50 {percentile(cold, 50):.1f} ms, p99 {percentile(cold, 99):.1f} ms; without query embedding "
+        f"p50 {percentile(warm, 50):.1f} ms, p99 {percentile(warm, 99):.1f} ms ({load_average()})"
     )
+
+
+def one_document_delta(user: User, bases: np.ndarray, *, number: int) -> float:
+    """Seconds to apply one new 100-chunk document to the index, as a process does after reading a newer version."""
+    synthetic_documents([user], first=number, count=1, bases=bases)
+    started = time.perf_counter()
+    index_refresh(get_embedder().model_key)
+    return time.perf_counter() - started
 
 
 def main() -> None:

@@ -152,7 +152,12 @@ def bm25_scores(index: Bm25Index, query: str) -> np.ndarray | None:
     ids = index.vocabulary.known(terms, below=index.weights.shape[1])
     if not ids:
         return None
-    return np.asarray(index.weights[:, ids].sum(axis=1), dtype=np.float32).ravel()
+    weights = index.weights
+    scores = np.zeros(weights.shape[0], dtype=np.float32)
+    for term in ids:  # a column's rows are distinct: add its postings straight into the scores
+        start, end = weights.indptr[term], weights.indptr[term + 1]
+        scores[weights.indices[start:end]] += weights.data[start:end]
+    return scores
 
 
 def bm25_search(index: Bm25Index, query: str, *, mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:

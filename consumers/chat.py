@@ -38,8 +38,8 @@ from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import AccessGrant, access_token_check
 from realtime_chat.chat import frames
 from realtime_chat.chat.answer_store import answer_store
-from realtime_chat.chat.broadcast import session_broadcast, session_group, session_stop_request
-from realtime_chat.chat.live import answer_detach
+from realtime_chat.chat.broadcast import session_broadcast, session_group
+from realtime_chat.chat.live import answer_detach, answer_stop
 from realtime_chat.chat.presence import PRESENCE_REFRESH_SECONDS, presence_store
 from realtime_chat.chat.selectors import session_get
 from realtime_chat.chat.services.turns import chat_turn
@@ -97,11 +97,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         elif isinstance(frame, MessageFrame):
             await self._on_message(frame, user)
         elif isinstance(frame, StopFrame):
-            await session_stop_request(self.session_id)
+            await self._on_stop(user)
         elif isinstance(frame, PingFrame):
             await self.send_json(frames.pong())
         elif isinstance(frame, TypingFrame):
             await self._on_typing(user)
+
+    async def _on_stop(self, user: User) -> None:
+        try:
+            await answer_stop(user=user, session_id=self.session_id)
+        except ApplicationError as exc:
+            await self.send_json(frames.error_from(exc))
 
     async def _on_typing(self, user: User) -> None:
         """To the session's other people, at most once per TYPING_EVERY_SECONDS per user (over all their tabs and

@@ -16,11 +16,14 @@ from contextlib import asynccontextmanager
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from realtime_chat.accounts.models import User
 from realtime_chat.chat.answer_store import answer_store
-from realtime_chat.chat.broadcast import session_control_group
+from realtime_chat.chat.broadcast import session_control_group, session_stop_request
 from realtime_chat.chat.frames import ServerFrame
+from realtime_chat.chat.selectors import session_access
 from realtime_chat.chat.services.chat import generation_heartbeat
 from realtime_chat.core.channel_layer import channel_layer
+from realtime_chat.core.errors import Forbidden
 
 logger = logging.getLogger(__name__)
 LISTEN_RETRY_SECONDS = 1.0
@@ -52,6 +55,15 @@ async def answer_follow(turn: AsyncIterator[ServerFrame]) -> AsyncIterator[Serve
     answer_detach(turn, follower)
     while (frame := await follower.get()) is not None:
         yield frame
+
+
+async def answer_stop(*, user: User, session_id: int) -> None:
+    """Stop the session's answer wherever it runs. A viewer watches but does not steer: Forbidden (checked now, so
+    a member made a viewer since their socket opened is refused too); NotFound if `user` is nothing in it."""
+    access = await database_sync_to_async(session_access)(user=user, session_id=session_id)
+    if not access.can_write:
+        raise Forbidden("You can watch this chat, but not stop its answers.")
+    await session_stop_request(session_id)
 
 
 @asynccontextmanager

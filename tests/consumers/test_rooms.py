@@ -6,6 +6,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -16,6 +17,7 @@ from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.services.chat import member_add, preferences_update, session_create
 from tests.consumers.test_chat import TIMEOUT, authed_socket, open_socket, receive
 from tests.factories import UserFactory
+from tests.servers import MODEL_NAME
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,6 +79,27 @@ async def test_a_viewers_message_is_a_forbidden_error_and_the_socket_stays_usabl
     assert await receive(socket) == {"type": "pong"}
     assert not await database_sync_to_async(Message.objects.filter(content="Let me in").exists)()
     await socket.disconnect()
+
+
+@pytest.mark.llm
+async def test_a_viewer_cannot_stop_the_answer_and_it_goes_on(room, user: User, carol: User, model_server) -> None:
+    await database_sync_to_async(preferences_update)(user=user, max_tokens=60, temperature=0.0)
+    with override_settings(OLLAMA_HOST=model_server.url, OLLAMA_MODEL=MODEL_NAME):
+        owner, viewer = await authed_socket(user, room.pk), await authed_socket(carol, room.pk)
+        await owner.send_json_to({"type": "message", "content": "Write a long story about a dragon."})
+        while (await receive(viewer))["type"] != "token":
+            pass
+        await viewer.send_json_to({"type": "stop"})
+        refused = await receive(viewer)
+        while refused["type"] == "token":
+            refused = await receive(viewer)
+        assert (refused["type"], refused["code"]) == ("error", "forbidden") and refused["detail"]
+        frame = await receive(owner)
+        while frame["type"] != "assistant.end":
+            frame = await receive(owner)
+        assert frame["message"]["status"] == "complete"
+    await owner.disconnect()
+    await viewer.disconnect()
 
 
 async def test_a_removed_members_sockets_close_4404_within_a_second(room, user: User, bob: User) -> None:

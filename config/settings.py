@@ -137,7 +137,7 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "realtime_chat.core.channel_layer.WaitingRedisChannelLayer",  # channels_redis, blocking pool
             # redis-py 8 times a read out after 5 s by default, exactly the layer's blocking pop: every socket idle
             # for 5 s (and every answer's stop listener) died with a TimeoutError. Reads must outlast the pop.
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": CHANNEL_CAPACITY},

@@ -3,8 +3,12 @@
 import time
 from typing import Any
 
+import redis.asyncio as aioredis
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from channels_redis.core import RedisChannelLayer  # type: ignore[import-untyped]  # ships no types
 from django.core.exceptions import ImproperlyConfigured
+
+from realtime_chat.core.redis_clients import MAX_CONNECTIONS, WAIT_FOR_CONNECTION_SECONDS
 
 SWEEP_INTERVAL_SECONDS = 1.0
 
@@ -33,3 +37,16 @@ class SweptInMemoryChannelLayer(InMemoryChannelLayer):
             return
         self._next_sweep = now + SWEEP_INTERVAL_SECONDS
         super()._clean_expired()  # type: ignore[misc]  # private in Channels, so types-channels omits it
+
+
+class WaitingRedisChannelLayer(RedisChannelLayer):
+    """channels_redis on redis-py 8, whose default pool fails a command with "Too many connections" past 100 in
+    use: a thousand sockets connecting at once (each joining its groups) got 1011 errors. A blocking pool makes
+    a command wait for a free connection instead, as `core.redis_clients` does for ours."""
+
+    def create_pool(self, index: int) -> aioredis.ConnectionPool:
+        host = dict(self.hosts[index])
+        address = host.pop("address")
+        return aioredis.BlockingConnectionPool.from_url(
+            address, max_connections=MAX_CONNECTIONS, timeout=WAIT_FOR_CONNECTION_SECONDS, **host
+        )

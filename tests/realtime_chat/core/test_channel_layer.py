@@ -1,11 +1,18 @@
-"""The embedded default's channel layer still delivers, and still expires messages and memberships."""
+"""The embedded default's channel layer still delivers, and still expires messages and memberships; the Redis layer
+waits out bursts."""
 
 import asyncio
 
 import pytest
 from channels.layers import channel_layers
 
-from realtime_chat.core.channel_layer import SWEEP_INTERVAL_SECONDS, SweptInMemoryChannelLayer, channel_layer
+from realtime_chat.core.channel_layer import (
+    SWEEP_INTERVAL_SECONDS,
+    SweptInMemoryChannelLayer,
+    WaitingRedisChannelLayer,
+    channel_layer,
+)
+from realtime_chat.core.redis_clients import MAX_CONNECTIONS
 
 
 async def test_group_frames_reach_every_member() -> None:
@@ -44,3 +51,16 @@ async def test_a_receive_on_the_configured_redis_layer_outlasts_five_idle_second
         assert (await asyncio.wait_for(layer.receive(channel), timeout=5))["type"] == "still.listening"
     finally:
         channel_layers.backends.pop("default", None)
+
+
+async def test_a_burst_on_the_redis_layer_beyond_its_pool_waits_instead_of_failing(redis_url: str) -> None:
+    """A thousand sockets connecting at once each join groups: redis-py 8's default pool failed every command past
+    100 connections in use ("Too many connections", a 1011 for the socket)."""
+    layer = WaitingRedisChannelLayer(hosts=[{"address": redis_url, "socket_timeout": 30}])
+    channels = [f"burst.{n}" for n in range(MAX_CONNECTIONS * 4)]
+    try:
+        await asyncio.gather(*(layer.group_add("test-burst", channel) for channel in channels))
+        await asyncio.gather(*(layer.group_send("test-burst", {"type": "x"}) for _ in range(MAX_CONNECTIONS * 4)))
+    finally:
+        await asyncio.gather(*(layer.group_discard("test-burst", channel) for channel in channels))
+        await layer.flush()

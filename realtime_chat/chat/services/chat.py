@@ -177,9 +177,13 @@ def user_message_submit(
         message = Message.objects.create(
             session=session, role=Message.Role.USER, content=content, client_id=client_id, author=author
         )
+        # Its frames are built on the event loop, where no query may run: the attachments are read here (a message
+        # without any is known to have none, a query saved on every turn).
         if attachments:
             message.attachments.set(attachments)
-        prefetch_related_objects([message], "attachments")  # its frames are built on the event loop: no queries
+            prefetch_related_objects([message], "attachments")
+        else:
+            message._prefetched_objects_cache = {"attachments": message.attachments.none()}  # type: ignore[attr-defined]
         if not session.title:
             session.title = _title_from(content or "Image")
             session.save(update_fields=["title", "updated_at"])

@@ -62,6 +62,9 @@ from realtime_chat.memory.selectors import memory_exists
 
 logger = logging.getLogger(__name__)
 READER_SLICE_SECONDS = 0.002
+# After the answer starts, the reader yields after every event for this long: the first frames cross several hand-offs
+# (the channel layer, each socket's consumer task, daphne) that each wait behind a slice of a fast model's parsing.
+FIRST_FRAMES_SECONDS = 0.02
 Frame = TypeVar("Frame", bound=ServerFrame)
 
 
@@ -386,15 +389,18 @@ async def _read(stream: EventStream, events: asyncio.Queue[StreamEvent | BaseExc
     """Queue the provider's events, then None; a failure is queued to be raised where the turn handles it."""
     try:
         loop = asyncio.get_running_loop()
-        paused_at = loop.time()
+        paused_at, slicing_from = loop.time(), float("inf")
         async with aclosing(stream) as provider_events:
             async for event in provider_events:
                 events.put_nowait(event)
+                now = loop.time()
+                if isinstance(event, Started):
+                    slicing_from = now + FIRST_FRAMES_SECONDS
                 # A fast model's buffered lines parse without ever waiting: every READER_SLICE_SECONDS, let the
                 # turn send what it has (not after every token: a pause per token doubled the CPU a token costs).
-                if loop.time() - paused_at > READER_SLICE_SECONDS:
+                if now < slicing_from or now - paused_at > READER_SLICE_SECONDS:
                     await asyncio.sleep(0)
-                    paused_at = loop.time()
+                    paused_at = now
     except Exception as exc:  # noqa: BLE001  (handed over, and raised again by the turn, which handles or logs it)
         events.put_nowait(exc)
     else:

@@ -14,7 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")  # the process environment wins over the file
+# The process environment wins over the file; ENV_FILE names another file (os.devnull: none, as the settings tests
+# do, so that a checkout's own .env, which `make run` writes, cannot hide a missing production secret).
+environ.Env.read_env(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 if DJANGO_ENV not in {"development", "test", "production"}:

@@ -16,12 +16,19 @@ PRODUCTION_ENV = {
 }
 
 
+def dotenv_names() -> set[str]:
+    dotenv = ROOT / ".env"
+    lines = dotenv.read_text().splitlines() if dotenv.exists() else []
+    return {line.split("=", 1)[0].strip() for line in lines if "=" in line and not line.lstrip().startswith("#")}
+
+
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_ENV", "DATABASE_URL", "REDIS_URL"}}
+    # This process read the checkout's .env into its environment (django-environ does): none of it goes on.
+    clean = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION_ENV, *dotenv_names()}}
     return subprocess.run(  # noqa: S603  (our own manage.py)
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**clean, **env},
+        env={**clean, "ENV_FILE": os.devnull, **env},  # the checkout's own .env (from `make run`) is not production's
         capture_output=True,
         text=True,
         timeout=120,

@@ -8,27 +8,10 @@ from channels.db import database_sync_to_async
 
 from realtime_chat.accounts.models import User
 from realtime_chat.chat.models import ChatSession
-from realtime_chat.chat.services.chat import member_add, preferences_update, session_create
 from realtime_chat.memory.models import Memory
 from tests.consumers.test_chat import authed_socket, receive
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def room(user: User, settings) -> ChatSession:
-    settings.OLLAMA_HOST = "http://127.0.0.1:9"  # nothing listens: the extractive last resort answers at once
-    preferences_update(user=user, use_rag=False)
-    return session_create(user=user, title="Trip planning")
-
-
-@pytest.fixture
-def bob(room: ChatSession) -> User:
-    person = UserFactory(username="bob")
-    member_add(session=room, username="bob", role="member")
-    preferences_update(user=person, use_rag=False)
-    return person
 
 
 async def test_memory_saved_reaches_the_askers_sockets_only(room: ChatSession, user: User, bob: User) -> None:

@@ -13,10 +13,9 @@ from rest_framework.test import APIClient
 from consumers.protocol import CLOSE_NOT_FOUND
 from realtime_chat.accounts.models import User
 from realtime_chat.accounts.services import token_pair_issue
-from realtime_chat.chat.models import ChatSession, Message
-from realtime_chat.chat.services.chat import member_add, preferences_update, session_create
+from realtime_chat.chat.models import Message
+from realtime_chat.chat.services.chat import preferences_update
 from tests.consumers.test_chat import TIMEOUT, authed_socket, open_socket, receive
-from tests.factories import UserFactory
 from tests.servers import MODEL_NAME
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,28 +30,6 @@ async def closed_with(socket: WebsocketCommunicator) -> int:
 
 async def token_of(user: User) -> str:
     return (await database_sync_to_async(token_pair_issue)(user=user))["access"]
-
-
-@pytest.fixture
-def room(user: User, settings) -> ChatSession:
-    settings.OLLAMA_HOST = "http://127.0.0.1:9"  # nothing listens: the extractive last resort answers at once
-    preferences_update(user=user, use_rag=False)
-    return session_create(user=user, title="Trip planning")
-
-
-@pytest.fixture
-def bob(room: ChatSession) -> User:
-    person = UserFactory(username="bob")
-    member_add(session=room, username="bob", role="member")
-    preferences_update(user=person, use_rag=False)
-    return person
-
-
-@pytest.fixture
-def carol(room: ChatSession) -> User:
-    person = UserFactory(username="carol")
-    member_add(session=room, username="carol", role="viewer")
-    return person
 
 
 async def test_each_person_sees_the_others_messages_with_their_author(room, user: User, bob: User) -> None:

@@ -97,7 +97,10 @@ class OllamaProvider(NetworkProvider):
     def _client(self) -> ollama.AsyncClient:
         # Reads are bounded by the first-token and idle deadlines of `guarded_stream`, not by httpx.
         return ollama.AsyncClient(
-            host=self.host, timeout=httpx.Timeout(None, connect=self._timeouts.connect), verify=shared_ssl_context()
+            host=self.host,
+            timeout=httpx.Timeout(None, connect=self._timeouts.connect),
+            verify=shared_ssl_context(),
+            limits=STREAMING_LIMITS,
         )
 
     def _describe(self, exc: BaseException) -> str:
@@ -109,6 +112,9 @@ class OllamaProvider(NetworkProvider):
 
 
 # Clients belong to the event loop whose connections they hold (daphne has one; each test its own).
+# One client carries every answer of the process: httpx's default of 100 connections made the 101st answer wait for
+# another to end (the fair queue, not the HTTP pool, is what limits answers at once), and a few kept alive suffice.
+STREAMING_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=8)
 ClientsOfLoop = dict[tuple[str, float], ollama.AsyncClient]  # by (host, connect timeout)
 _streaming_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientsOfLoop]" = weakref.WeakKeyDictionary()
 

@@ -318,7 +318,10 @@ RAG_EXTRACT_TIMEOUT_SECONDS = env.float("RAG_EXTRACT_TIMEOUT_SECONDS", default=6
 RAG_PROBE_TIMEOUT_SECONDS = env.float("RAG_PROBE_TIMEOUT_SECONDS", default=10.0)  # parser process, at upload
 RAG_EXTRACT_MEMORY_MB = env.int("RAG_EXTRACT_MEMORY_MB", default=1024)  # address-space limit of the parser
 RAG_INGEST_MAX_ATTEMPTS = env.int("RAG_INGEST_MAX_ATTEMPTS", default=3)  # then a document is failed for good
-# A document `processing` longer than this is considered abandoned by its worker and queued again.
+# Ingestion writes its stage, percent and time left on the document at most this often (and at each new stage).
+RAG_PROGRESS_INTERVAL_MS = env.int("RAG_PROGRESS_INTERVAL_MS", default=500)
+# A document `processing` with no progress written for this long is considered abandoned by its worker and queued
+# again.
 RAG_PROCESSING_TIMEOUT_MINUTES = env.int("RAG_PROCESSING_TIMEOUT_MINUTES", default=30)
 # A document still `pending` this long after it was queued lost its task (a broker restart, a dropped task) and is
 # queued again; each re-queue counts as an attempt. Longer than the queue's longest wait, or work is done twice.

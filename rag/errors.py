@@ -36,6 +36,18 @@ class DocumentBusy(Conflict):
     code = "document_busy"
 
 
+class IngestionNotRunning(Conflict):
+    """Cancel asked of a document that is not queued or being ingested."""
+
+    code = "not_ingesting"
+
+
+class IngestionNotRetryable(Conflict):
+    """Retry asked of a document whose ingestion neither failed nor was cancelled."""
+
+    code = "not_retryable"
+
+
 class QuotaExceeded(ApplicationError):
     """The user's documents (count or bytes) would go over their quota (RAG_MAX_*_PER_USER, or the admin's)."""
 

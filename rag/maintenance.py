@@ -32,7 +32,9 @@ def documents_retry_stuck() -> str:
         if document.attempts >= settings.RAG_INGEST_MAX_ATTEMPTS:
             document_fail(document=document, reason=f"Processing timed out after {document.attempts} attempts.")
         else:
-            Document.objects.filter(pk=document.pk).update(status=Document.Status.PENDING, updated_at=timezone.now())
+            Document.objects.filter(pk=document.pk).update(
+                status=Document.Status.PENDING, stage=Document.Stage.QUEUED, eta_seconds=None, updated_at=timezone.now()
+            )
             document_ingest_queue(document=document)
     return f"{len(stuck)} stuck document(s) retried or failed"
 

@@ -18,6 +18,19 @@ class Document(models.Model):
         PROCESSING = "processing"
         READY = "ready"
         FAILED = "failed"
+        CANCELLED = "cancelled"  # stopped by its owner; `retry` queues it again
+
+    class Stage(models.TextChoices):
+        """Where an ingestion is, in order; the last three are how it ended."""
+
+        QUEUED = "queued"
+        EXTRACTING = "extracting"
+        CHUNKING = "chunking"
+        EMBEDDING = "embedding"
+        INDEXING = "indexing"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
 
     class Scope(models.TextChoices):
         PRIVATE = "private"
@@ -40,10 +53,14 @@ class Document(models.Model):
     sha256 = models.CharField(max_length=64)
     scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.PRIVATE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    stage = models.CharField(max_length=32, blank=True)
+    stage = models.CharField(max_length=32, choices=Stage.choices, default=Stage.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)  # percent
+    eta_seconds = models.PositiveIntegerField(null=True, blank=True)  # time left, from the measured rate
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Counts ingestion runs: a run owns the document only while this is its number (and it is not cancelled),
+    # so a run that was cancelled, or replaced by a retry, stops at its next checkpoint and writes nothing.
+    runs = models.PositiveIntegerField(default=0)
     page_count = models.PositiveIntegerField(null=True, blank=True)
     chunk_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,4 +1,4 @@
-"""Document writes: upload (checked before anything is stored), delete, reindex."""
+"""Document writes: upload (checked before anything is stored), delete, reindex, cancel and retry."""
 
 import hashlib
 import re
@@ -17,9 +17,12 @@ from rag.errors import (
     DocumentTooLarge,
     DocumentUnreadable,
     DuplicateDocument,
+    IngestionNotRetryable,
+    IngestionNotRunning,
 )
 from rag.ingestion.extract import check_docx_container, detect_kind, extract
 from rag.ingestion.index import index_changes_record
+from rag.ingestion.pipeline import document_chunks_drop
 from rag.models import Document
 from rag.quota import document_quota_check
 from realtime_chat.accounts.models import User
@@ -122,12 +125,45 @@ def document_ingest_queue(*, document: Document) -> None:
 
 @transaction.atomic
 def document_reindex(*, document: Document) -> Document:
+    """Ingest a document again (a ready one after a model change, a failed or cancelled one)."""
     document = Document.objects.select_for_update().get(pk=document.pk)
     if document.status in (Document.Status.PENDING, Document.Status.PROCESSING):
         raise DocumentBusy("This document is already being ingested.")
-    document.status, document.stage, document.progress, document.error, document.attempts = "pending", "", 0, "", 0
-    document.save(update_fields=["status", "stage", "progress", "error", "attempts", "updated_at"])
+    return _requeue(document)
+
+
+@transaction.atomic
+def document_retry(*, document: Document) -> Document:
+    """Queue a failed or cancelled ingestion again, with its attempts counted afresh."""
+    document = Document.objects.select_for_update().get(pk=document.pk)
+    if document.status not in (Document.Status.FAILED, Document.Status.CANCELLED):
+        raise IngestionNotRetryable(
+            f"Only a failed or cancelled ingestion can be retried; this one is {document.status}."
+        )
+    return _requeue(document)
+
+
+def _requeue(document: Document) -> Document:
+    document.status, document.stage, document.progress = Document.Status.PENDING, Document.Stage.QUEUED, 0
+    document.error, document.attempts, document.eta_seconds = "", 0, None
+    document.save(update_fields=["status", "stage", "progress", "error", "attempts", "eta_seconds", "updated_at"])
     document_ingest_queue(document=document)
+    return document
+
+
+@transaction.atomic
+def document_cancel(*, document: Document) -> Document:
+    """Stop a queued or running ingestion. Under the row's lock, so a running ingestion either stores its chunks
+    before (and they are dropped here) or sees the cancel and stores none; it stops at its next checkpoint."""
+    document = Document.objects.select_for_update().get(pk=document.pk)
+    if document.status not in (Document.Status.PENDING, Document.Status.PROCESSING):
+        raise IngestionNotRunning(
+            f"Only a queued or running ingestion can be cancelled; this one is {document.status}."
+        )
+    document_chunks_drop(document=document)
+    document.status, document.stage, document.eta_seconds = Document.Status.CANCELLED, Document.Stage.CANCELLED, None
+    document.chunk_count, document.error = 0, ""
+    document.save(update_fields=["status", "stage", "eta_seconds", "chunk_count", "error", "updated_at"])
     return document
 
 

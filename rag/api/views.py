@@ -29,6 +29,7 @@ class DocumentOutputSerializer(serializers.ModelSerializer):
             "status",
             "stage",
             "progress",
+            "eta_seconds",
             "error",
             "attempts",
             "page_count",
@@ -81,6 +82,24 @@ class DocumentReindexApi(APIView):
     @extend_schema(request=None, responses={202: DocumentOutputSerializer})
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         document = services.document_reindex(document=selectors.document_get_owned(user=request.user, pk=pk))
+        return Response(DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DocumentCancelApi(APIView):
+    """Stop a queued or running ingestion (409 for any other state); it keeps no chunks."""
+
+    @extend_schema(request=None, responses={200: DocumentOutputSerializer})
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
+        document = services.document_cancel(document=selectors.document_get_owned(user=request.user, pk=pk))
+        return Response(DocumentOutputSerializer(document).data)
+
+
+class DocumentRetryApi(APIView):
+    """Queue a failed or cancelled ingestion again (409 for any other state)."""
+
+    @extend_schema(request=None, responses={202: DocumentOutputSerializer})
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
+        document = services.document_retry(document=selectors.document_get_owned(user=request.user, pk=pk))
         return Response(DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 

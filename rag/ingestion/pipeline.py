@@ -7,7 +7,8 @@ publishes the index once, not once per file. A document that fails is marked fai
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from rag.ingestion.chunk import ChunkDraft, Chunker, search_text
 from rag.ingestion.embed import Embedder, embed_cached, get_embedder, text_hash
 from rag.ingestion.extract import extract
 from rag.ingestion.index import IndexSnapshot, index_changes_record, index_refresh
-from rag.ingestion.progress import Progress
+from rag.ingestion.progress import IngestionCancelled, Progress
 from rag.models import Chunk, Document
 
 TITLE_PREFIX_TOKENS = 32  # at most this much of the title is prepended to each chunk before embedding
@@ -48,54 +49,97 @@ def ingest_documents(documents: Sequence[Document]) -> IndexSnapshot | None:
     """Ingest the documents, publish the index, mark them ready. Returns the published index, if any.
 
     Parsers run in child processes, EXTRACT_WORKERS at a time, ahead of the embedding: while one run of chunks is
-    embedded here, the next documents are being extracted and chunked."""
+    embedded here, the next documents are being extracted and chunked. Between batches the run checks that its
+    documents are still its own: a cancelled one is dropped, and no chunk of it is stored."""
     embedder = get_embedder()
     chunker = chunker_for(embedder)
-    progress = Progress([document.pk for document in documents])
-    progress.stage("extract")
+    progress = Progress(documents)
+    progress.stage(Document.Stage.EXTRACTING)
     stored: list[Document] = []
     pending: list[_Prepared] = []
-    with ThreadPoolExecutor(max_workers=EXTRACT_WORKERS, thread_name_prefix="rag-extract") as pool:
-        futures = [pool.submit(_prepare, document, embedder=embedder, chunker=chunker) for document in documents]
+    pool = ThreadPoolExecutor(max_workers=EXTRACT_WORKERS, thread_name_prefix="rag-extract")
+    try:
+        futures = [
+            pool.submit(_prepare, document, embedder=embedder, chunker=chunker, progress=progress)
+            for document in documents
+        ]
         for document, future in zip(documents, futures, strict=True):
             try:
-                pending.append(future.result())
+                item = _prepared(future, document=document, progress=progress)
             except DocumentUnreadable as exc:
                 document_fail(document=document, reason=exc.detail)
-                progress.document_ids.remove(document.pk)
+                progress.drop(document.pk)
                 continue
+            except IngestionCancelled:
+                continue
+            pending.append(item)
             if sum(len(item.inputs) for item in pending) >= EMBED_RUN:
-                stored += _embed_and_store(pending, embedder=embedder, progress=progress, total=len(documents))
+                stored += _embed_and_store(pending, embedder=embedder, progress=progress)
                 pending = []
-        stored += _embed_and_store(pending, embedder=embedder, progress=progress, total=len(documents))
+        stored += _embed_and_store(pending, embedder=embedder, progress=progress)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a cancelled run does not wait for its parsers
     if not stored:
         return None
-    progress.stage("index")
+    progress.stage(Document.Stage.INDEXING)
     snapshot = index_refresh(embedder.model_key)  # this process at once; the others within the check interval
-    Document.objects.filter(pk__in=progress.document_ids).update(
-        status=Document.Status.READY, stage="", progress=100, error="", ingested_at=timezone.now()
-    )
+    now = timezone.now()
+    with transaction.atomic():  # under the rows' locks: a cancel either comes first (and is kept) or finds it ready
+        ready = list(Document.objects.select_for_update().filter(progress.owned_q()).values_list("pk", flat=True))
+        Document.objects.filter(pk__in=ready).update(
+            status=Document.Status.READY,
+            stage=Document.Stage.DONE,
+            progress=100,
+            eta_seconds=None,
+            error="",
+            ingested_at=now,
+            updated_at=now,
+        )
     return snapshot
 
 
-def _embed_and_store(items: list[_Prepared], *, embedder: Embedder, progress: Progress, total: int) -> list[Document]:
+def _prepared(future: Future[_Prepared], *, document: Document, progress: Progress) -> _Prepared:
+    """The document's chunks once its parser is done, checking for a cancel while waiting for it."""
+    while True:
+        try:
+            item = future.result(timeout=max(progress.min_interval, 0.05))
+        except FutureTimeout:
+            progress.checkpoint([document.pk])
+            continue
+        progress.advance()
+        return item
+
+
+def _embed_and_store(items: list[_Prepared], *, embedder: Embedder, progress: Progress) -> list[Document]:
     if not items:
         return []
-    if progress.current != "embed":
-        progress.stage("embed")
+    progress.stage(Document.Stage.EMBEDDING)
+    ids = [item.document.pk for item in items]
     inputs = [text for item in items for text in item.inputs]
-    vectors = iter(embed_cached(embedder, inputs))
+
+    def on_batch(done: int, total: int) -> None:
+        progress.checkpoint(ids)
+        progress.embedded(0, of_batch=done / max(total, 1), batch_documents=len(items))
+
+    try:
+        vectors = iter(embed_cached(embedder, inputs, on_batch=on_batch))
+    except IngestionCancelled:
+        return []
+    stored = []
     for item in items:
-        _store(item, [next(vectors) for _ in item.inputs], model_key=embedder.model_key)
-    progress.done(len(items), total)
-    return [item.document for item in items]
+        item_vectors = [next(vectors) for _ in item.inputs]
+        if _store(item, item_vectors, model_key=embedder.model_key, progress=progress):
+            stored.append(item.document)
+    progress.embedded(len(items))
+    return stored
 
 
-def _prepare(document: Document, *, embedder: Embedder, chunker: Chunker) -> _Prepared:
+def _prepare(document: Document, *, embedder: Embedder, chunker: Chunker, progress: Progress) -> _Prepared:
     with _local_copy(document) as path:
         extracted = extract(path, document.kind)
     if not any(block.text.strip() for block in extracted.blocks):
         raise DocumentUnreadable("No text could be extracted from this document (is it a scan?).")
+    progress.note(Document.Stage.CHUNKING)
     title = _title_prefix(document.title, embedder)
     reserved = embedder.count([title])[0] + 2 if title else 0
     drafts = chunker.split(extracted.blocks, reserved_tokens=reserved)
@@ -116,7 +160,8 @@ def _local_copy(document: Document) -> Iterator[Path]:
         yield Path(local.name)
 
 
-def _store(item: _Prepared, vectors: list, *, model_key: str) -> None:
+def _store(item: _Prepared, vectors: list, *, model_key: str, progress: Progress) -> bool:
+    """Replace the document's chunks, unless the run no longer owns it (then store nothing and say so)."""
     chunks = [
         Chunk(
             document=item.document,
@@ -132,11 +177,16 @@ def _store(item: _Prepared, vectors: list, *, model_key: str) -> None:
         for draft, text, vector in zip(item.drafts, item.inputs, vectors, strict=True)
     ]
     with transaction.atomic():
+        # The row's lock orders this against a cancel: it either waits for these chunks (and removes them) or is
+        # seen here, before anything is written.
+        if not Document.objects.select_for_update().filter(progress.owned_q([item.document.pk])).exists():
+            return False
         previous = set(Chunk.objects.filter(document=item.document).values_list("embedding_model", flat=True))
         Chunk.objects.filter(document=item.document).delete()
         Chunk.objects.bulk_create(chunks, batch_size=500)
         index_changes_record(model_keys={model_key, *previous}, document_ids=[item.document.pk])
         Document.objects.filter(pk=item.document.pk).update(chunk_count=len(chunks), page_count=item.page_count)
+    return True
 
 
 def _title_prefix(title: str, embedder: Embedder) -> str:
@@ -145,11 +195,26 @@ def _title_prefix(title: str, embedder: Embedder) -> str:
 
 
 def document_fail(*, document: Document, reason: str) -> None:
-    """Failed documents keep no chunks: the next index sync drops their vectors."""
+    """Failed documents keep no chunks: the next index sync drops their vectors. A document cancelled, or queued
+    again since `document` was read (its `runs` moved on), is left as it is."""
     with transaction.atomic():
-        model_keys = set(Chunk.objects.filter(document=document).values_list("embedding_model", flat=True))
-        Chunk.objects.filter(document=document).delete()
-        index_changes_record(model_keys=model_keys, document_ids=[document.pk])
-        Document.objects.filter(pk=document.pk).update(
-            status=Document.Status.FAILED, stage="", error=reason[:2000], chunk_count=0
+        current = Document.objects.select_for_update().filter(pk=document.pk, runs=document.runs)
+        if not current.exclude(status=Document.Status.CANCELLED).exists():
+            return
+        document_chunks_drop(document=document)
+        current.update(
+            status=Document.Status.FAILED,
+            stage=Document.Stage.FAILED,
+            eta_seconds=None,
+            error=reason[:2000],
+            updated_at=timezone.now(),
         )
+
+
+def document_chunks_drop(*, document: Document) -> None:
+    """Delete the document's chunks and log it for every process's index. Call inside the transaction that holds
+    the document's row lock."""
+    model_keys = set(Chunk.objects.filter(document=document).values_list("embedding_model", flat=True))
+    Chunk.objects.filter(document=document).delete()
+    index_changes_record(model_keys=model_keys, document_ids=[document.pk])
+    Document.objects.filter(pk=document.pk).update(chunk_count=0)

@@ -1,7 +1,12 @@
-// The documents page: upload by drag and drop or the file picker, live ingestion status, delete.
+// The documents page: upload by drag and drop or the file picker, live ingestion progress (stage, percent, time
+// left, polled while something is being ingested), cancel, retry, delete.
 
 const POLL_MS = 1500;
 const BUSY = new Set(["pending", "processing"]);
+const STAGE_NAMES = {
+  queued: "Queued", extracting: "Extracting text", chunking: "Splitting into passages", embedding: "Embedding",
+  indexing: "Indexing",
+};
 
 export class DocumentsPage {
   constructor({ api, list, empty, dropzone, input, confirm, toast }) {
@@ -37,8 +42,11 @@ export class DocumentsPage {
       this.upload([...(event.dataTransfer?.files || [])]);
     });
     list.addEventListener("click", (event) => {
-      const button = event.target.closest('[data-action="delete"]');
-      if (button) this.remove(Number(button.closest("li").dataset.documentId));
+      const button = event.target.closest("[data-action]");
+      if (!button) return;
+      const id = Number(button.closest("li").dataset.documentId);
+      if (button.dataset.action === "delete") this.remove(id);
+      else this.act(id, button.dataset.action, button);
     });
   }
 
@@ -86,6 +94,19 @@ export class DocumentsPage {
     }
   }
 
+  // Cancel or retry: the answer is the document as it is now, shown at once; polling follows the rest.
+  async act(id, action, button) {
+    button.disabled = true;
+    try {
+      const updated = await this.api.post(`/api/documents/${id}/${action}/`);
+      this.documents = this.documents.map((d) => (d.id === id ? updated : d));
+      this.render();
+    } catch (error) {
+      if (error.name !== "SessionEnded") this.toast(error.message);
+    }
+    await this.refresh();
+  }
+
   async remove(id) {
     const document = this.documents.find((d) => d.id === id);
     if (!(await this.confirm(`Delete “${document?.title || "this document"}”? Answers will no longer cite it.`))) {
@@ -127,38 +148,73 @@ function documentRow(doc) {
   status.className = `badge ${doc.status}`;
   status.dataset.testid = "document-status";
   status.dataset.status = doc.status;
-  status.textContent = doc.status === "processing" && doc.stage ? `processing: ${doc.stage}` : doc.status;
+  status.textContent = doc.status;
   const head = document.createElement("div");
   head.className = "document-head";
   head.append(title, status);
   item.append(head, details);
-  if (doc.status !== "uploading") head.append(deleteButton(doc));
-  if (BUSY.has(doc.status) || doc.status === "uploading") {
-    const bar = document.createElement("progress");
-    bar.max = 100;
-    bar.value = doc.progress || 0;
-    bar.setAttribute("aria-label", `Progress of ${doc.title}`);
-    item.append(bar);
-  }
-  if (doc.status === "failed" && doc.error) {
-    const reason = document.createElement("p");
-    reason.className = "message-error";
-    reason.dataset.testid = "document-error";
-    reason.textContent = doc.error;
-    item.append(reason);
+  if (doc.status !== "uploading") head.append(actions(doc));
+  if (BUSY.has(doc.status) || doc.status === "uploading") item.append(...progress(doc));
+  if (doc.status === "failed" && doc.error) item.append(note(doc.error, "message-error", "document-error"));
+  if (doc.status === "cancelled") {
+    item.append(note("Ingestion was cancelled: the document is not searched. Retry to ingest it.", "muted small",
+      "document-cancelled"));
   }
   return item;
 }
 
-function deleteButton(doc) {
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.className = "link-button danger-text";
-  remove.dataset.action = "delete";
-  remove.dataset.testid = "document-delete";
-  remove.textContent = "Delete";
-  remove.setAttribute("aria-label", `Delete ${doc.title}`);
-  return remove;
+function progress(doc) {
+  const bar = document.createElement("progress");
+  bar.max = 100;
+  bar.value = doc.progress || 0;
+  bar.dataset.testid = "document-progress";
+  bar.setAttribute("aria-label", `Progress of ${doc.title}`);
+  const text = document.createElement("span");
+  text.className = "muted small";
+  text.dataset.testid = "document-progress-text";
+  text.dataset.stage = doc.stage || "";
+  text.textContent = [
+    STAGE_NAMES[doc.stage] || (doc.status === "uploading" ? "Uploading" : doc.stage),
+    doc.status !== "uploading" && `${doc.progress || 0}%`,
+    doc.eta_seconds != null && `about ${formatDuration(doc.eta_seconds)} left`,
+  ].filter(Boolean).join(" · ");
+  return [bar, text];
+}
+
+function actions(doc) {
+  const box = document.createElement("span");
+  box.className = "document-actions";
+  if (BUSY.has(doc.status)) box.append(actionButton(doc, "cancel", "Cancel"));
+  if (doc.status === "failed" || doc.status === "cancelled") box.append(actionButton(doc, "retry", "Retry"));
+  const remove = actionButton(doc, "delete", "Delete");
+  remove.classList.add("danger-text");
+  box.append(remove);
+  return box;
+}
+
+function actionButton(doc, action, label) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "link-button";
+  button.dataset.action = action;
+  button.dataset.testid = `document-${action}`;
+  button.textContent = label;
+  button.setAttribute("aria-label", `${label} ${doc.title}`);
+  return button;
+}
+
+function note(text, className, testid) {
+  const element = document.createElement("p");
+  element.className = className;
+  element.dataset.testid = testid;
+  element.textContent = text;
+  return element;
+}
+
+function formatDuration(seconds) {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 function formatSize(bytes) {

@@ -326,9 +326,12 @@ RAG_PROCESSING_TIMEOUT_MINUTES = env.int("RAG_PROCESSING_TIMEOUT_MINUTES", defau
 # A document still `pending` this long after it was queued lost its task (a broker restart, a dropped task) and is
 # queued again; each re-queue counts as an attempt. Longer than the queue's longest wait, or work is done twice.
 RAG_PENDING_TIMEOUT_MINUTES = env.int("RAG_PENDING_TIMEOUT_MINUTES", default=60)
-RAG_HNSW_THRESHOLD = env.int("RAG_HNSW_THRESHOLD", default=50_000)  # vectors: exact below, HNSW from here
+# vectors: one exact index below, blocks of rows per owner (exact 8-bit scans, HNSW graphs) from here
+RAG_ANN_THRESHOLD = env.int("RAG_ANN_THRESHOLD", default=50_000)
+RAG_GRAPH_MIN_ROWS = env.int("RAG_GRAPH_MIN_ROWS", default=40_000)  # an owner's block from this size gets a graph
+RAG_INDEX_TAIL_MAX = env.int("RAG_INDEX_TAIL_MAX", default=20_000)  # rows added since the layout, then a re-layout
 RAG_HNSW_M = env.int("RAG_HNSW_M", default=32)
-RAG_HNSW_EF_CONSTRUCTION = env.int("RAG_HNSW_EF_CONSTRUCTION", default=64)
+RAG_HNSW_EF_CONSTRUCTION = env.int("RAG_HNSW_EF_CONSTRUCTION", default=40)
 RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=96)
 # Each process holds its indexes in memory, built from the database; this often it reads the index version there
 # and applies the changes since its own (in a background thread while the current index answers, unless off).

@@ -8,15 +8,18 @@ it moved, reloads the chunks of the documents changed since its own version (del
 built beside the one answering and swapped by reference. A new generation (`rag_rebuild_index`, or a new embedding
 model's first use) builds from scratch the same way. No file is shared, so hosts need no common disk.
 
-Index type by size: under RAG_HNSW_THRESHOLD vectors an exact IndexFlatIP (a scan of 50k x 384 floats takes a few
-milliseconds); from the threshold IndexHNSWFlat. Removed chunks are masked out until they are a quarter of the
-rows, then the snapshot is compacted.
+Index type by size: under RAG_ANN_THRESHOLD vectors an exact IndexFlatIP (a scan of 50k x 384 floats takes a few
+milliseconds); from the threshold, blocks of rows, one per owner and one for shared documents (`BlockDense` in
+rag/retrieval/dense.py), so that a user's search covers their own rows instead of filtering everyone's. Rows are
+ordered by (block, document, chunk). A delta appends its rows to a tail scanned exactly; removed chunks are masked
+out. Past RAG_INDEX_TAIL_MAX tail rows, or removed rows a quarter of all, the snapshot is laid out again, keeping
+every block whose rows did not change.
 """
 
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import faiss
@@ -25,13 +28,15 @@ from django.db import close_old_connections, connections, transaction
 from django.db.models import F
 
 from rag.conf import bool_setting, float_setting, int_setting
-from rag.models import Chunk, IndexChange, IndexState
+from rag.models import Chunk, Document, IndexChange, IndexState
 from rag.retrieval.bm25 import Bm25Index, TermCounts, Vocabulary, bm25_build, term_counts
-from rag.retrieval.dense import stored_vectors
+from rag.retrieval.dense import Block, BlockDense, block_dense_build, stored_vectors
 
 logger = logging.getLogger(__name__)
 COMPACT_ABOVE = 0.25  # removed rows, as a fraction of all rows, past which a snapshot is rebuilt without them
 _BATCH = 900  # ids per IN (...) query, under SQLite's parameter limit
+SHARED_BLOCK = 0  # the block key of shared documents; a private document's is its owner's id (never 0)
+DenseIndex = faiss.Index | BlockDense
 
 
 @dataclass
@@ -42,6 +47,7 @@ class Positions:
     chunk_ids: np.ndarray
     document_ids: np.ndarray
     alive: np.ndarray
+    blocks: np.ndarray  # each row's block key: its document's owner, or SHARED_BLOCK
     _documents: np.ndarray = field(init=False, repr=False)
     _inverse: np.ndarray = field(init=False, repr=False)
 
@@ -58,7 +64,7 @@ class IndexSnapshot:
     generation: int
     model_key: str
     positions: Positions
-    dense: faiss.Index | None
+    dense: DenseIndex | None
     bm25: Bm25Index | None
     counts: TermCounts = field(repr=False)  # per row, so a delta re-scores BM25 without re-reading texts
     vocabulary: Vocabulary = field(repr=False, default_factory=Vocabulary)
@@ -67,7 +73,14 @@ class IndexSnapshot:
     def index_type(self) -> str:
         if self.dense is None:
             return "empty"
-        return "hnsw" if isinstance(self.dense, faiss.IndexHNSW) else "flat"
+        return "blocks" if isinstance(self.dense, BlockDense) else "flat"
+
+    @property
+    def dense_memory_bytes(self) -> int:
+        """What the dense index holds in memory (vectors, codes, graphs)."""
+        if isinstance(self.dense, BlockDense):
+            return self.dense.memory_bytes
+        return 0 if self.dense is None else self.dense.ntotal * self.dense.d * 4
 
     @property
     def count(self) -> int:
@@ -86,9 +99,24 @@ class _Rows:
 
     chunk_ids: np.ndarray
     document_ids: np.ndarray
+    blocks: np.ndarray
     vectors: np.ndarray
     titles: list[str]
     texts: list[str]
+
+    def sorted(self) -> "_Rows":
+        """In index order: by block, document, chunk."""
+        order = np.lexsort((self.chunk_ids, self.document_ids, self.blocks))
+        if np.array_equal(order, np.arange(len(order))):
+            return self
+        return _Rows(
+            self.chunk_ids[order],
+            self.document_ids[order],
+            self.blocks[order],
+            self.vectors[order],
+            [self.titles[i] for i in order],
+            [self.texts[i] for i in order],
+        )
 
 
 # --- Writing: the version and the change log ------------------------------------------------------------------
@@ -218,12 +246,23 @@ def _refresh_in_background(model_key: str, holder: _Holder) -> None:
 def _build_full(model_key: str, state: _State) -> IndexSnapshot:
     """Every chunk of the model. The version was read first, so changes committed meanwhile are applied again by
     the next refresh (applying a document's change twice gives the same rows)."""
-    rows = _read_rows(Chunk.objects.filter(embedding_model=model_key).order_by("id"))
+    rows = _read_rows(Chunk.objects.filter(embedding_model=model_key)).sorted()
     vocabulary = Vocabulary()
     counts = _counts(vocabulary, rows)
     alive = np.ones(len(rows.chunk_ids), dtype=bool)
-    dense = _dense(rows.vectors)
-    return _snapshot(model_key, state, rows.chunk_ids, rows.document_ids, alive, dense, counts, vocabulary)
+    dense = _dense(rows.blocks, lambda start, stop: rows.vectors[start:stop])
+    ids = _Ids(rows.chunk_ids, rows.document_ids, rows.blocks)
+    return _snapshot(model_key, state, ids, alive, dense, counts, vocabulary)
+
+
+@dataclass(frozen=True)
+class _Ids:
+    chunk_ids: np.ndarray
+    document_ids: np.ndarray
+    blocks: np.ndarray
+
+    def take(self, rows: np.ndarray) -> "_Ids":
+        return _Ids(self.chunk_ids[rows], self.document_ids[rows], self.blocks[rows])
 
 
 def _apply_changes(old: IndexSnapshot, state: _State) -> IndexSnapshot:
@@ -237,49 +276,105 @@ def _apply_changes(old: IndexSnapshot, state: _State) -> IndexSnapshot:
         ),
         dtype=np.int64,
     )
-    added = _read_changed(old.model_key, changed)
+    added = _read_changed(old.model_key, changed).sorted()
     positions = old.positions
     alive = np.concatenate(
         [positions.alive & ~np.isin(positions.document_ids, changed), np.ones(len(added.chunk_ids), bool)]
     )
-    chunk_ids = np.concatenate([positions.chunk_ids, added.chunk_ids])
-    document_ids = np.concatenate([positions.document_ids, added.document_ids])
+    ids = _Ids(
+        np.concatenate([positions.chunk_ids, added.chunk_ids]),
+        np.concatenate([positions.document_ids, added.document_ids]),
+        np.concatenate([positions.blocks, added.blocks]),
+    )
     vocabulary = old.vocabulary
     counts = old.counts.append(_counts(vocabulary, added))
     removed = len(alive) - int(alive.sum())
-    if old.dense is None or removed > COMPACT_ABOVE * len(alive) or _wanted_type(int(alive.sum())) != old.index_type:
-        parts = [stored_vectors(old.dense)] if old.dense is not None else []
+    wanted = _wanted_type(int(alive.sum()))
+    tail = len(old.dense.tail) + len(added.chunk_ids) if isinstance(old.dense, BlockDense) else 0
+    if (
+        old.dense is None
+        or removed > COMPACT_ABOVE * len(alive)
+        or wanted != old.index_type
+        or tail > int_setting("RAG_INDEX_TAIL_MAX")
+    ):
+        return _relayout(old, state, ids, alive, added, counts)
+    dense: DenseIndex
+    if isinstance(old.dense, BlockDense):
+        dense = old.dense.with_tail(added.vectors)  # the blocks are shared, not copied
+    else:
+        dense = faiss.clone_index(old.dense)  # readers keep searching the old object meanwhile
         if len(added.chunk_ids):
-            parts.append(added.vectors)
-        vectors = np.concatenate(parts)[alive] if parts else np.empty((0, 0), dtype=np.float32)
-        keep = np.flatnonzero(alive)
-        return _snapshot(
-            old.model_key,
-            state,
-            chunk_ids[keep],
-            document_ids[keep],
-            np.ones(len(keep), dtype=bool),
-            _dense(vectors),
-            counts.take(keep),
-            vocabulary,
-        )
-    dense = faiss.clone_index(old.dense)  # readers keep searching the old object meanwhile
-    if len(added.chunk_ids):
-        dense.add(np.ascontiguousarray(added.vectors, dtype=np.float32))
-    return _snapshot(old.model_key, state, chunk_ids, document_ids, alive, dense, counts, vocabulary)
+            dense.add(np.ascontiguousarray(added.vectors, dtype=np.float32))
+    return _snapshot(old.model_key, state, ids, alive, dense, counts, vocabulary)
+
+
+def _relayout(
+    old: IndexSnapshot, state: _State, ids: _Ids, alive: np.ndarray, added: _Rows, counts: TermCounts
+) -> IndexSnapshot:
+    """The live rows (the old snapshot's, then `added`) in index order, without removed rows; blocks whose rows
+    are unchanged are kept."""
+    keep = np.flatnonzero(alive)
+    keep = keep[np.lexsort((ids.chunk_ids[keep], ids.document_ids[keep], ids.blocks[keep]))]
+    kept = ids.take(keep)
+    before = len(old.positions.chunk_ids)
+
+    def rows_vectors(start: int, stop: int) -> np.ndarray:
+        sources = keep[start:stop]
+        vectors = np.empty((len(sources), added.vectors.shape[1] or _dimension(old.dense)), dtype=np.float32)
+        from_old = sources < before
+        if from_old.any():
+            vectors[from_old] = _vectors_of(old.dense, sources[from_old])
+        if (~from_old).any():
+            vectors[~from_old] = added.vectors[sources[~from_old] - before]
+        return vectors
+
+    unchanged = _unchanged_blocks(old, kept)
+    dense = _dense(kept.blocks, rows_vectors, reuse=unchanged)
+    return _snapshot(
+        old.model_key, state, kept, np.ones(len(keep), dtype=bool), dense, counts.take(keep), old.vocabulary
+    )
+
+
+def _unchanged_blocks(old: IndexSnapshot, kept: _Ids) -> dict[int, Block]:
+    """The old snapshot's blocks holding exactly the rows their key holds in the new layout."""
+    if not isinstance(old.dense, BlockDense) or len(kept.blocks) == 0:
+        return {}
+    chunk_ids = old.positions.chunk_ids
+    unchanged = {}
+    starts = np.flatnonzero(np.r_[True, kept.blocks[1:] != kept.blocks[:-1]])
+    stops = np.r_[starts[1:], len(kept.blocks)]
+    new_rows = {int(kept.blocks[start]): kept.chunk_ids[start:stop] for start, stop in zip(starts, stops, strict=True)}
+    for block in old.dense.blocks:
+        rows = new_rows.get(block.key)
+        if rows is not None and np.array_equal(rows, chunk_ids[block.start : block.start + block.size]):
+            unchanged[block.key] = block
+    return unchanged
+
+
+def _vectors_of(dense: DenseIndex | None, positions: np.ndarray) -> np.ndarray:
+    if isinstance(dense, BlockDense):
+        return dense.take(positions)
+    if dense is None:
+        raise ValueError("no vectors to read")
+    return stored_vectors(dense)[positions]
+
+
+def _dimension(dense: DenseIndex | None) -> int:
+    if isinstance(dense, BlockDense):
+        return dense.dimension
+    return int(dense.d) if dense is not None else 0
 
 
 def _snapshot(
     model_key: str,
     state: _State,
-    chunk_ids: np.ndarray,
-    document_ids: np.ndarray,
+    ids: _Ids,
     alive: np.ndarray,
-    dense: faiss.Index | None,
+    dense: DenseIndex | None,
     counts: TermCounts,
     vocabulary: Vocabulary,
 ) -> IndexSnapshot:
-    positions = Positions(chunk_ids, document_ids, alive)
+    positions = Positions(ids.chunk_ids, ids.document_ids, alive, ids.blocks)
     bm25 = bm25_build(counts, vocabulary, alive=alive) if alive.any() else None
     return IndexSnapshot(state.version, state.generation, model_key, positions, dense, bm25, counts, vocabulary)
 
@@ -303,6 +398,7 @@ def _read_changed(model_key: str, documents: np.ndarray) -> _Rows:
     return _Rows(
         np.concatenate([p.chunk_ids for p in parts]),
         np.concatenate([p.document_ids for p in parts]),
+        np.concatenate([p.blocks for p in parts]),
         np.concatenate([p.vectors for p in parts]),
         [title for p in parts for title in p.titles],
         [text for p in parts for text in p.texts],
@@ -312,13 +408,18 @@ def _read_changed(model_key: str, documents: np.ndarray) -> _Rows:
 def _read_rows(chunks: "object") -> _Rows:
     chunk_ids: list[int] = []
     document_ids: list[int] = []
+    blocks: list[int] = []
     vectors: list[np.ndarray] = []
     titles: list[str] = []
     texts: list[str] = []
-    rows = chunks.values_list("id", "document_id", "document__title", "text", "vector")  # type: ignore[attr-defined]
-    for chunk_id, document_id, title, text, vector in rows.iterator(chunk_size=2000):
+    rows = chunks.values_list(  # type: ignore[attr-defined]
+        "id", "document_id", "document__owner_id", "document__scope", "document__title", "text", "vector"
+    )
+    shared = Document.Scope.SHARED
+    for chunk_id, document_id, owner_id, scope, title, text, vector in rows.iterator(chunk_size=2000):
         chunk_ids.append(chunk_id)
         document_ids.append(document_id)
+        blocks.append(SHARED_BLOCK if scope == shared else owner_id)
         vectors.append(np.frombuffer(bytes(vector), dtype=np.float32))
         titles.append(title)
         texts.append(text)
@@ -326,6 +427,7 @@ def _read_rows(chunks: "object") -> _Rows:
     return _Rows(
         np.array(chunk_ids, dtype=np.int64),
         np.array(document_ids, dtype=np.int64),
+        np.array(blocks, dtype=np.int64),
         np.stack(vectors) if vectors else np.empty((0, dimension), dtype=np.float32),
         titles,
         texts,
@@ -333,18 +435,28 @@ def _read_rows(chunks: "object") -> _Rows:
 
 
 def _wanted_type(count: int) -> str:
-    return "hnsw" if count >= int_setting("RAG_HNSW_THRESHOLD") else "flat"
+    return "blocks" if count >= int_setting("RAG_ANN_THRESHOLD") else "flat"
 
 
-def _dense(vectors: np.ndarray) -> faiss.Index | None:
-    if len(vectors) == 0:
+def _dense(
+    blocks: np.ndarray, rows_vectors: Callable[[int, int], np.ndarray], *, reuse: dict[int, Block] | None = None
+) -> DenseIndex | None:
+    """The dense index over rows in index order (their block keys given); `rows_vectors(start, stop)` reads the
+    vectors of a run of rows, so a re-layout reads only the blocks it rebuilds."""
+    if len(blocks) == 0:
         return None
-    dimension = vectors.shape[1]
-    index: faiss.Index
-    if _wanted_type(len(vectors)) == "hnsw":
-        index = faiss.IndexHNSWFlat(dimension, int_setting("RAG_HNSW_M"), faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = int_setting("RAG_HNSW_EF_CONSTRUCTION")
-    else:
-        index = faiss.IndexFlatIP(dimension)
+    if _wanted_type(len(blocks)) == "blocks":
+        first = rows_vectors(0, 1)
+        return block_dense_build(
+            blocks,
+            rows_vectors,
+            dimension=first.shape[1],
+            reuse=reuse,
+            graph_min=int_setting("RAG_GRAPH_MIN_ROWS"),
+            m=int_setting("RAG_HNSW_M"),
+            ef_construction=int_setting("RAG_HNSW_EF_CONSTRUCTION"),
+        )
+    vectors = rows_vectors(0, len(blocks))
+    index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index

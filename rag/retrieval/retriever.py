@@ -10,12 +10,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import faiss
 import numpy as np
 
 from rag.conf import bool_setting, float_setting, int_setting, setting
 from rag.ingestion.embed import get_embedder
-from rag.ingestion.index import IndexSnapshot, current_snapshot
+from rag.ingestion.index import DenseIndex, IndexSnapshot, current_snapshot
 from rag.models import Chunk
 from rag.retrieval.bm25 import Bm25Index, bm25_search
 from rag.retrieval.dense import dense_search
@@ -89,7 +88,7 @@ def _fuse(rankings: list[tuple[list[int], list[float], float]]) -> list[tuple[in
 
 
 def _dense_ranking(
-    index: faiss.Index, snapshot: IndexSnapshot, query: str, mask: np.ndarray, k: int
+    index: DenseIndex, snapshot: IndexSnapshot, query: str, mask: np.ndarray, k: int
 ) -> tuple[list[int], list[float]]:
     found, scores = dense_search(
         index,

@@ -98,12 +98,14 @@ def test_deleting_a_document_removes_its_vectors(
     assert all(c.document_id == keep.pk for c in retrieve_for_user(user=user, query="metformin nausea", top_k=10))
 
 
-def test_hnsw_index_above_the_threshold_keeps_the_scope(user, stranger, ingest, settings):
-    settings.RAG_HNSW_THRESHOLD = 2
+@pytest.mark.parametrize("graph_min_rows", [1, 1000])  # every block a graph; every block scanned exactly
+def test_blocks_index_above_the_threshold_keeps_the_scope(user, stranger, ingest, settings, graph_min_rows):
+    settings.RAG_ANN_THRESHOLD = 2
+    settings.RAG_GRAPH_MIN_ROWS = graph_min_rows
     ingest(user=stranger, name="s.txt", content=f"{CANARY} aspirin dosage for adults is 300 mg.")
     mine = ingest(user=user, name="a.md", content=ASPIRIN)
     ingest(user=user, name="m.md", content=METFORMIN)
-    assert current_snapshot(get_embedder().model_key).index_type == "hnsw"
+    assert current_snapshot(get_embedder().model_key).index_type == "blocks"
     results = retrieve_for_user(user=user, query="aspirin dosage", top_k=10)
     assert results[0].document_id == mine.pk
     assert all(CANARY not in chunk.text for chunk in results)

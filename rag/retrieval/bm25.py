@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 K1 = 0.9  # Anserini's defaults, which suit short passages better than Lucene's 1.2 / 0.75
 B = 0.4
+COMMON_TERM_SHARE = 0.05  # a query term in more than this share of the entries is scored only for candidates
 
 
 @lru_cache(maxsize=1)
@@ -154,25 +155,82 @@ def bm25_scores(index: Bm25Index, query: str) -> np.ndarray | None:
         return None
     weights = index.weights
     scores = np.zeros(weights.shape[0], dtype=np.float32)
-    for term in ids:  # a column's rows are distinct: add its postings straight into the scores
-        start, end = weights.indptr[term], weights.indptr[term + 1]
-        scores[weights.indices[start:end]] += weights.data[start:end]
+    for term in ids:
+        _add_postings(weights, term, scores)
     return scores
 
 
 def bm25_search(index: Bm25Index, query: str, *, mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions and scores of the best `k` allowed entries with a positive score, best first."""
-    scores = bm25_scores(index, query)
-    if scores is None:
+    terms = analyze([query])[0]
+    ids = index.vocabulary.known(terms, below=index.weights.shape[1])
+    if not ids:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    found = _search_rare_terms_first(index, ids, mask=mask, k=k)
+    if found is not None:
+        return found
+    scores = np.zeros(index.weights.shape[0], dtype=np.float32)
+    for term in ids:
+        _add_postings(index.weights, term, scores)
     if mask is not None:
         scores = np.where(mask, scores, 0.0)
     return top_k(scores, k)
 
 
+def _search_rare_terms_first(
+    index: Bm25Index, ids: list[int], *, mask: np.ndarray | None, k: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The exact top `k` scored only on the entries holding a rare query term (MaxScore, Turtle and Flood 1995),
+    or None when that cannot be proven. A common term (in more than COMMON_TERM_SHARE of the entries) can add at
+    most idf * (K1 + 1) to an entry's score; when the k-th best entry with a rare term already scores more than all
+    common terms could give an entry without one, no other entry can enter the top k. Common terms are then looked
+    up only for the candidates, so a query costs what its rare terms' postings cost, not a pass over every entry."""
+    weights = index.weights
+    entries = weights.shape[0]
+    frequency = np.diff(weights.indptr)
+    if not weights.has_sorted_indices:
+        return None  # candidates are looked up by binary search in each column
+    rare = [term for term in ids if frequency[term] <= COMMON_TERM_SHARE * entries]
+    common = [term for term in ids if frequency[term] > COMMON_TERM_SHARE * entries]
+    if not rare or not common:
+        return None  # all rare: the plain path costs the same; all common: nothing to prune with
+    # an upper bound of each common term's contribution: idf is largest when the collection counts every entry
+    bound = float(sum(np.log1p((entries - frequency[t] + 0.5) / (frequency[t] + 0.5)) * (K1 + 1) for t in common))
+    rows = np.concatenate([weights.indices[weights.indptr[t] : weights.indptr[t + 1]] for t in rare])
+    values = np.concatenate([weights.data[weights.indptr[t] : weights.indptr[t + 1]] for t in rare])
+    if mask is not None:
+        allowed = mask[rows]
+        rows, values = rows[allowed], values[allowed]
+    candidates, inverse = np.unique(rows, return_inverse=True)
+    if len(candidates) < k:
+        return None
+    scores = np.bincount(inverse, weights=values, minlength=len(candidates)).astype(np.float32)
+    for term in common:
+        postings = weights.indices[weights.indptr[term] : weights.indptr[term + 1]]
+        at = np.minimum(np.searchsorted(postings, candidates), len(postings) - 1)
+        hit = postings[at] == candidates
+        scores[hit] += weights.data[weights.indptr[term] + at[hit]]
+    best, best_scores = top_k_of(scores, candidates, k)
+    if best_scores[-1] <= bound:
+        return None
+    return best, best_scores
+
+
+def top_k_of(scores: np.ndarray, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best `k` of `scores` (all positive), as their `positions`, best first."""
+    if len(scores) > k:
+        top = np.argpartition(-scores, k - 1)[:k]
+        scores, positions = scores[top], positions[top]
+    order = np.argsort(-scores, kind="stable")
+    return positions[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+def _add_postings(weights: sp.csc_matrix, term: int, scores: np.ndarray) -> None:
+    """A column's rows are distinct: its postings are added straight into the scores."""
+    start, end = weights.indptr[term], weights.indptr[term + 1]
+    scores[weights.indices[start:end]] += weights.data[start:end]
+
+
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     candidates = np.flatnonzero(scores > 0)
-    if len(candidates) > k:
-        candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-    order = candidates[np.argsort(-scores[candidates], kind="stable")]
-    return order.astype(np.int64), scores[order].astype(np.float32)
+    return top_k_of(scores[candidates], candidates, k)

@@ -49,3 +49,23 @@ def test_counts_grown_by_a_delta_score_like_a_fresh_build_of_the_live_rows():
     for query in ("statins cholesterol", "sleep memory", "side effects of statins"):
         assert bm25_scores(delta, query)[1:] == pytest.approx(bm25_scores(fresh, query), rel=1e-5)
         assert bm25_scores(delta, query)[0] == 0
+
+
+def test_a_query_with_common_terms_ranks_as_scoring_every_entry_would():
+    """Common terms are looked up only for the entries holding a rare one (MaxScore): the same top k, masked too."""
+    generator = np.random.default_rng(0)
+    common = ["patient", "study", "result", "dose"]
+    rare = [f"term{n}" for n in range(300)]
+    texts = [
+        " ".join([*generator.choice(common, 6), *generator.choice(rare, 3), *generator.choice(common, 4)])
+        for _ in range(2000)
+    ]
+    index, _, _ = build(["Title"] * len(texts), texts)
+    mask = generator.random(len(texts)) < 0.3
+    for query in ("patient study term7", "dose term12 term250 result", "patient dose", "term3"):
+        scores = bm25_scores(index, query)
+        for allowed in (None, mask):
+            found, found_scores = bm25_search(index, query, mask=allowed, k=10)
+            expected = scores if allowed is None else np.where(allowed, scores, 0)
+            assert found_scores == pytest.approx(np.sort(expected[expected > 0])[::-1][:10], rel=1e-5)
+            assert found_scores == pytest.approx(expected[found], rel=1e-5)

@@ -44,10 +44,10 @@ from realtime_chat.chat.presence import PRESENCE_REFRESH_SECONDS, presence_store
 from realtime_chat.chat.selectors import session_get
 from realtime_chat.chat.services.turns import chat_turn
 from realtime_chat.core.errors import ApplicationError, NotFound
+from realtime_chat.core.fanout import Event, group_join, group_leave
 from realtime_chat.core.rate_window import hits_within_limit
 
 logger = logging.getLogger(__name__)
-GROUP_EVENTS = {"chat.frame": "chat_frame", "chat.member_removed": "chat_member_removed"}  # from chat.broadcast
 TYPING_EVERY_SECONDS = 2.0
 _opening: set[asyncio.Task[None]] = set()  # turns whose question is being saved: owned by the process, too
 
@@ -58,6 +58,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.user: User | None = None
         # (message id, offset) of the snapshot this socket got: token frames up to that offset are not sent again.
         self.resumed_at: tuple[int, int] | None = None
+        # The session's events that arrive while this socket is being told `ready` and the snapshot: sent after them.
+        self.held: list[Event] | None = None
         self.typing_at = 0.0  # when this socket last passed a `typing` on
         self.presence_timer: asyncio.Task | None = None
         self.auth_timer: asyncio.Task | None = None
@@ -74,7 +76,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             if timer is not None:
                 timer.cancel()
         if self.user is not None:
-            await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+            await group_leave(session_group(self.session_id), self)
             await presence_store().leave(self.session_id, self.channel_name, self.user.username)
             await self._announce_presence()
 
@@ -177,13 +179,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.user = user
-        # Joined before the snapshot is read: a frame sent meanwhile reaches this socket after the snapshot (group
-        # events wait for this handler) and is trimmed to what the snapshot lacks; none can fall in between.
-        await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
+        # Joined before the snapshot is read: a frame sent meanwhile is held until the snapshot went out, then
+        # trimmed to what the snapshot lacks; none can fall in between.
+        self.held = []
+        await group_join(session_group(self.session_id), self)
         self._close_when_expired(grant)
         ready = frames.ready(session_id=self.session_id, user=user.username, expires_in=int(grant.seconds_left()))
         await self.send_json(ready)
         await self._snapshot_send()
+        while self.held:
+            await self._forward(self.held.pop(0))
+        self.held = None
         await presence_store().join(self.session_id, self.channel_name, user.username)
         await self.send_json(frames.presence(online=await presence_store().online(self.session_id)))
         await self._announce_presence()
@@ -219,18 +225,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(frames.error_from(TokenExpired(detail)))
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
-    # --- Group events -----------------------------------------------------------------------------
+    # --- Group events ---------------------------------------------------------------------------
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Channels closes stale database connections before every handler: a hop to the database thread, once
-        per token per socket. Group events only forward text and touch no database, so they skip it (the other
-        handlers reach the database through `database_sync_to_async`, which does the same hygiene itself)."""
-        if message["type"] in GROUP_EVENTS:
-            await getattr(self, GROUP_EVENTS[message["type"]])(message)
+    async def group_event(self, event: Event) -> None:
+        """The session's events (`chat.broadcast`), handed over by whichever task sent them (`core.fanout`)."""
+        if event["type"] == "chat.member_removed":
+            if self.user is not None and event["username"] == self.user.username:
+                await self.close(code=CLOSE_NOT_FOUND)  # the same answer as for a session that does not exist
+        elif self.held is not None:
+            self.held.append(event)
         else:
-            await super().dispatch(message)
+            await self._forward(event)
 
-    async def chat_frame(self, event: dict[str, Any]) -> None:
+    async def _forward(self, event: Event) -> None:
         if self._excepted(event):
             return
         text = event["text"]  # already JSON: encoded once for every socket of the session
@@ -239,17 +246,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if text:
             await self.send(text_data=text)
 
-    def _excepted(self, event: dict[str, Any]) -> bool:
+    def _excepted(self, event: Event) -> bool:
         """A frame for everyone but this socket (told directly) or but this socket's user (their own typing)."""
         if "except_channel" in event and event["except_channel"] == self.channel_name:
             return True
         if "only_user" in event and (self.user is None or event["only_user"] != self.user.username):
             return True  # one user's own news (their memories): never to a room's other people
         return "except_user" in event and self.user is not None and event["except_user"] == self.user.username
-
-    async def chat_member_removed(self, event: dict[str, Any]) -> None:
-        if self.user is not None and event["username"] == self.user.username:
-            await self.close(code=CLOSE_NOT_FOUND)  # the same answer as for a session that does not exist
 
     # --- Presence -----------------------------------------------------------------------------------
 

@@ -11,10 +11,9 @@ from functools import cache
 from typing import Protocol
 
 import redis
-import redis.asyncio as aioredis
 from django.conf import settings
 
-from realtime_chat.core.redis_clients import LoopRedis
+from realtime_chat.core.redis_clients import LoopOutbox, shared_redis
 
 
 @dataclass(frozen=True)
@@ -78,16 +77,20 @@ class LocalAnswerStore:
 
 
 class RedisAnswerStore:
-    """Two keys an answer: its description and its text, which grows by APPEND (one round trip a window). Both
-    expire twice CHAT_GENERATION_STALE_SECONDS after the last append or heartbeat: long enough for the process
-    that takes a dead generator's lock over to keep its text, not much longer."""
+    """Two keys an answer: its description and its text, which grows by APPEND. Both expire twice
+    CHAT_GENERATION_STALE_SECONDS after the last heartbeat: long enough for the process that takes a dead
+    generator's lock over to keep its text, not much longer.
+
+    Every command goes through the loop's outbox (`redis_clients.LoopOutbox`), the one that also publishes the
+    answer's frames (`core.fanout`): a window's text is written before its frame is published, without waiting for
+    the round trip, and a snapshot read by this process comes after every append it gave before."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._redis = LoopRedis(url)
+        self._redis = shared_redis(url)
 
-    def _client(self) -> aioredis.Redis:
-        return self._redis.client()
+    def _outbox(self) -> LoopOutbox:
+        return self._redis.outbox()
 
     @staticmethod
     def _keys(session_id: int) -> tuple[str, str]:
@@ -97,29 +100,22 @@ class RedisAnswerStore:
         meta_key, text_key = self._keys(session_id)
         meta = json.dumps({"message_id": message_id, "model": model, "provider": provider})
         ttl = 2 * settings.CHAT_GENERATION_STALE_SECONDS
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.set(meta_key, meta, ex=ttl)
-            pipe.set(text_key, "", ex=ttl)
-            await pipe.execute()
+        outbox = self._outbox()
+        outbox.put("SET", text_key, "", "EX", ttl)  # the text first: a snapshot needs both, so it sees none or both
+        await outbox.execute("SET", meta_key, meta, "EX", ttl)
 
     async def append(self, session_id: int, text: str) -> None:
-        await self._pipeline(session_id, text)
+        await self._outbox().execute("APPEND", self._keys(session_id)[1], text)
 
     async def keep_alive(self, session_id: int) -> None:
-        await self._pipeline(session_id, None)
-
-    async def _pipeline(self, session_id: int, text: str | None) -> None:
-        meta_key, text_key = self._keys(session_id)
         ttl = 2 * settings.CHAT_GENERATION_STALE_SECONDS
-        async with self._client().pipeline(transaction=False) as pipe:
-            if text is not None:
-                pipe.append(text_key, text)
-            pipe.expire(meta_key, ttl)
-            pipe.expire(text_key, ttl)
-            await pipe.execute()
+        meta_key, text_key = self._keys(session_id)
+        outbox = self._outbox()
+        outbox.put("EXPIRE", meta_key, ttl)
+        await outbox.execute("EXPIRE", text_key, ttl)
 
     async def snapshot(self, session_id: int) -> Snapshot | None:
-        meta, text = await self._client().mget(self._keys(session_id))
+        meta, text = await self._outbox().execute("MGET", *self._keys(session_id))
         if meta is None or text is None:
             return None
         described = json.loads(meta)
@@ -127,7 +123,7 @@ class RedisAnswerStore:
         return Snapshot(described["message_id"], content, described["model"], described["provider"])
 
     async def end(self, session_id: int) -> None:
-        await self._client().delete(*self._keys(session_id))
+        await self._outbox().execute("DEL", *self._keys(session_id))
 
     def take_abandoned(self, session_id: int, message_id: int) -> str | None:
         keys = self._keys(session_id)

@@ -1,4 +1,5 @@
-"""The one place that sends to a chat session's channel-layer group.
+"""The one place that sends to a chat session's sockets (`core.fanout`) and to whatever generates its answer (the
+channel layer).
 
 By convention only the chat services call these functions, so every frame a client can receive is produced next
 to the state change it reports (as Zulip's actions do); every frame type is covered by a socket test.
@@ -8,6 +9,7 @@ import json
 
 from realtime_chat.chat.frames import ServerFrame
 from realtime_chat.core.channel_layer import channel_layer
+from realtime_chat.core.fanout import group_send
 
 
 def session_group(session_id: int) -> str:
@@ -30,8 +32,8 @@ async def session_broadcast(
 ) -> None:
     """Send a server frame to every socket open on the session (all tabs, all daphne processes).
 
-    The frame travels as its JSON text, encoded once here: the channel layer copies (in memory) or serialises (Redis)
-    a string more cheaply than the nested dict, and each socket sends it as it is instead of encoding it again.
+    The frame travels as its JSON text, encoded once here: each socket sends it as it is instead of encoding it
+    again, and Redis carries a string more cheaply than the nested dict.
     A `token` frame also carries its span of the answer text, so a socket resuming from a snapshot can drop or
     trim what it already has without decoding every frame.
     """
@@ -44,7 +46,7 @@ async def session_broadcast(
         event["except_channel"] = except_channel  # a socket told directly
     if frame["type"] == "token":
         event["span"] = (frame["message_id"], frame["offset"], frame["offset"] + len(frame["delta"]))
-    await channel_layer().group_send(session_group(session_id), event)
+    await group_send(session_group(session_id), event)
 
 
 async def session_stop_request(session_id: int) -> None:
@@ -54,4 +56,4 @@ async def session_stop_request(session_id: int) -> None:
 
 async def session_member_removed(session_id: int, username: str) -> None:
     """Close the removed person's sockets on the session, in whichever process they are open."""
-    await channel_layer().group_send(session_group(session_id), {"type": "chat.member_removed", "username": username})
+    await group_send(session_group(session_id), {"type": "chat.member_removed", "username": username})

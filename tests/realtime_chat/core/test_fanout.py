@@ -1,0 +1,142 @@
+"""Groups of sockets: events reach every receiver of the group once, in order, here and from other processes."""
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from realtime_chat.core.fanout import CHANNEL_PREFIX, Event, group_join, group_leave, group_send, local_receivers
+from realtime_chat.core.redis_clients import shared_redis
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self.arrived = asyncio.Event()
+
+    async def group_event(self, event: Event) -> None:
+        self.events.append(dict(event))
+        self.arrived.set()
+
+    async def next_count(self, count: int) -> list[Any]:
+        async with asyncio.timeout(5):
+            while len(self.events) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.events
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest, settings: Any) -> str:
+    if request.param == "redis":
+        settings.REDIS_URL = request.getfixturevalue("redis_url")
+    else:
+        settings.REDIS_URL = ""
+    return str(request.param)
+
+
+def _group() -> str:
+    return f"test.{uuid.uuid4().hex}"
+
+
+async def test_every_receiver_of_the_group_gets_each_event_once_in_order(backend: str) -> None:
+    group, first, second, stranger = _group(), Inbox(), Inbox(), Inbox()
+    await group_join(group, first)
+    await group_join(group, second)
+    await group_join(_group(), stranger)
+
+    for n in range(50):
+        await group_send(group, {"type": "chat.frame", "text": str(n)})
+    await asyncio.sleep(0.2)  # an echo from Redis would arrive by now
+
+    expected = [{"type": "chat.frame", "text": str(n)} for n in range(50)]
+    assert first.events == expected
+    assert second.events == expected
+    assert stranger.events == []
+
+
+async def test_a_receiver_that_left_gets_nothing_more(backend: str) -> None:
+    group, leaving, staying = _group(), Inbox(), Inbox()
+    await group_join(group, leaving)
+    await group_join(group, staying)
+    await group_send(group, {"type": "chat.frame", "text": "1"})
+
+    await group_leave(group, leaving)
+    await group_send(group, {"type": "chat.frame", "text": "2"})
+
+    assert [e["text"] for e in leaving.events] == ["1"]
+    assert [e["text"] for e in await staying.next_count(2)] == ["1", "2"]
+    await group_leave(group, staying)
+    assert local_receivers(group) == 0
+
+
+async def test_a_broken_receiver_does_not_keep_the_event_from_the_others(backend: str) -> None:
+    class Broken:
+        async def group_event(self, event: Event) -> None:
+            raise ConnectionResetError("the socket is gone")
+
+    group, inbox = _group(), Inbox()
+    await group_join(group, Broken())
+    await group_join(group, inbox)
+
+    await group_send(group, {"type": "chat.frame", "text": "still here"})
+
+    assert [e["text"] for e in inbox.events] == ["still here"]
+
+
+async def test_events_published_by_another_process_reach_the_receivers_here(redis_url: str, settings: Any) -> None:
+    """Another process publishes under its own origin; this one delivers what it did not send itself."""
+    settings.REDIS_URL = redis_url
+    group, inbox = _group(), Inbox()
+    await group_join(group, inbox)
+    other_process = aioredis.Redis.from_url(redis_url)
+
+    for n in range(3):
+        event = {"type": "chat.frame", "text": f"from afar {n}", "span": [7, n, n + 1]}
+        await other_process.publish(CHANNEL_PREFIX + group, b"4242.other|" + json.dumps(event).encode())
+
+    events = await inbox.next_count(3)
+    assert [e["text"] for e in events] == ["from afar 0", "from afar 1", "from afar 2"]
+    assert events[2]["span"] == [7, 2, 3]
+    await group_leave(group, inbox)
+    await other_process.aclose()
+
+
+async def test_a_group_joined_by_two_receivers_here_is_left_when_both_left(redis_url: str, settings: Any) -> None:
+    settings.REDIS_URL = redis_url
+    group, first, second = _group(), Inbox(), Inbox()
+    await group_join(group, first)
+    await group_join(group, second)
+    other_process = aioredis.Redis.from_url(redis_url)
+
+    await group_leave(group, first)
+    assert await other_process.pubsub_numsub(CHANNEL_PREFIX + group) == [((CHANNEL_PREFIX + group).encode(), 1)]
+    await group_leave(group, second)
+    await asyncio.sleep(0.1)
+    assert await other_process.pubsub_numsub(CHANNEL_PREFIX + group) == [((CHANNEL_PREFIX + group).encode(), 0)]
+    await other_process.aclose()
+
+
+async def test_the_outbox_runs_commands_in_the_order_given_and_reports_each_error_to_its_caller(
+    redis_url: str,
+) -> None:
+    outbox = shared_redis(redis_url).outbox()
+    key = f"test:outbox:{uuid.uuid4().hex}"
+
+    for n in range(100):
+        outbox.put("APPEND", key, f"{n},")
+    replies = await asyncio.gather(
+        outbox.execute("GET", key),
+        outbox.execute("INCR", key),  # not a number: this caller alone gets the error
+        outbox.execute("STRLEN", key),
+        return_exceptions=True,
+    )
+
+    expected = "".join(f"{n}," for n in range(100)).encode()
+    assert replies[0] == expected
+    assert isinstance(replies[1], aioredis.ResponseError)
+    assert replies[2] == len(expected)
+    await outbox.execute("DEL", key)

@@ -151,6 +151,8 @@ def _prepare(document: Document, *, embedder: Embedder, chunker: Chunker, progre
 def _local_copy(document: Document) -> Iterator[Path]:
     """A local path to the uploaded file for the parser process. Files may live in any Django storage (S3 through
     django-storages): a storage without local paths is copied to a temporary file first."""
+    if not document.file.storage.exists(document.file.name):
+        raise DocumentUnreadable("The uploaded file is missing from storage. Upload it again.")
     if isinstance(document.file.storage, FileSystemStorage):
         yield Path(document.file.path)
         return

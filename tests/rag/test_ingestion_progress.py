@@ -232,6 +232,16 @@ def test_a_failed_ingestion_says_why_and_can_be_retried(
 
 
 @pytest.mark.django_db
+def test_a_document_whose_file_is_gone_fails_with_that_reason(auth_client, user):
+    document = document_upload(user=user, name="a.txt", content="Metformin lowers blood glucose.")
+    document.file.delete(save=False)
+    ingest_document(document.pk)
+    body = auth_client.get(detail(document.pk)).json()
+    assert (body["status"], body["stage"]) == ("failed", "failed")
+    assert body["error"] == "The uploaded file is missing from storage. Upload it again."
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("name", ["cancel", "retry"])
 def test_wrong_state_is_409_with_a_reason(auth_client, user, name):
     document = document_upload(user=user, name="a.txt", content="words")

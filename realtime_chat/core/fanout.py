@@ -108,6 +108,9 @@ class RedisBus:
         self.joined: dict[str, int] = {}  # receivers of this loop by group
         self.confirming: dict[bytes, asyncio.Future[None]] = {}
         self.reader: asyncio.Task[None] | None = None
+        # redis-py's PubSub opens its connection on the first command: two at once would each open one, and one
+        # subscription would be made on a connection nobody reads. Commands are sent one at a time.
+        self.sending = asyncio.Lock()
 
     async def publish(self, group: str, event: Event) -> None:
         await self.outbox.execute("PUBLISH", CHANNEL_PREFIX + group, self.origin + json.dumps(event).encode())
@@ -118,7 +121,8 @@ class RedisBus:
         channel = (CHANNEL_PREFIX + group).encode()
         if count == 0:
             confirmed = self.confirming[channel] = asyncio.get_running_loop().create_future()
-            await self.pubsub.subscribe(channel)
+            async with self.sending:
+                await self.pubsub.subscribe(channel)
             if self.reader is None or self.reader.done():
                 self.reader = asyncio.create_task(self._read())
         elif (pending := self.confirming.get(channel)) is not None:
@@ -134,7 +138,8 @@ class RedisBus:
             self.joined[group] = count
             return
         self.joined.pop(group, None)
-        await self.pubsub.unsubscribe(CHANNEL_PREFIX + group)  # the reader ends after its confirmation, if the last
+        async with self.sending:
+            await self.pubsub.unsubscribe(CHANNEL_PREFIX + group)  # the reader ends after its confirmation, if the last
 
     async def _read(self) -> None:
         """Hand each published event to this process's receivers of its group (a subscription is confirmed in the

@@ -140,3 +140,20 @@ async def test_the_outbox_runs_commands_in_the_order_given_and_reports_each_erro
     assert isinstance(replies[1], aioredis.ResponseError)
     assert replies[2] == len(expected)
     await outbox.execute("DEL", key)
+
+
+async def test_many_sockets_joining_at_once_all_hear_other_processes(redis_url: str, settings: Any) -> None:
+    """Joins at once (sockets opening together) each get their subscription confirmed on the one connection read."""
+    settings.REDIS_URL = redis_url
+    groups, inboxes = [_group() for _ in range(20)], [Inbox() for _ in range(20)]
+    await asyncio.gather(*(group_join(group, inbox) for group, inbox in zip(groups, inboxes, strict=True)))
+    other_process = aioredis.Redis.from_url(redis_url)
+
+    for group in groups:
+        event = {"type": "chat.frame", "text": group}
+        await other_process.publish(CHANNEL_PREFIX + group, b"4242.other|" + json.dumps(event).encode())
+
+    for group, inbox in zip(groups, inboxes, strict=True):
+        assert [e["text"] for e in await inbox.next_count(1)] == [group]
+        await group_leave(group, inbox)
+    await other_process.aclose()

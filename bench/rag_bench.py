@@ -7,7 +7,8 @@ goes through the real pipeline (extraction, chunking, embedding, storing, the in
 once per backend in the same run, so their ratio holds on a busy machine; the encoding alone is timed too.
 Latency is measured through
 `retrieve_for_user` (scope lookup, query embedding, FAISS, BM25, fusion, chunk load) on synthetic filler
-corpora: random vocabulary for BM25 and vectors mixed from real embeddings, inserted directly.
+corpora (random vocabulary for BM25 and vectors mixed from real embeddings, inserted directly), for users who own
+1 %, 5 %, 10 % and 25 % of the chunks, with the dense top 10 checked against an exact search of what each may see.
 """
 
 import argparse
@@ -27,7 +28,8 @@ os.environ.update(
     DJANGO_SETTINGS_MODULE="config.settings",
     DJANGO_ENV="development",
     DEBUG="false",
-    DATABASE_URL=f"sqlite:///{SCRATCH / 'bench.sqlite3'}",
+    # RAG_BENCH_DATABASE keeps the database (and the synthetic corpus in it) for the next run
+    DATABASE_URL=f"sqlite:///{os.environ.get('RAG_BENCH_DATABASE') or SCRATCH / 'bench.sqlite3'}",
     REDIS_URL="",
     VAR_DIR=str(SCRATCH),
     HF_HUB_OFFLINE="1",
@@ -44,15 +46,18 @@ import django  # noqa: E402  (the environment above must be set first)
 django.setup()
 
 import numpy as np  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.files.base import ContentFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from rag.ingestion.embed import get_embedder  # noqa: E402
-from rag.ingestion.index import index_changes_record, index_rebuild, index_refresh  # noqa: E402
+from rag.ingestion.index import IndexSnapshot, index_changes_record, index_rebuild, index_refresh  # noqa: E402
 from rag.ingestion.pipeline import ingest_documents  # noqa: E402
 from rag.models import Chunk, Document  # noqa: E402
+from rag.retrieval.dense import dense_search  # noqa: E402
 from rag.retrieval.retriever import retrieve_for_user  # noqa: E402
+from rag.selectors import document_ids_searchable  # noqa: E402
 from realtime_chat.accounts.models import User  # noqa: E402
 
 rng = random.Random(7)
@@ -189,87 +194,154 @@ def bench_reranker(path: Path, candidates: int, queries: int) -> None:
     )
 
 
-def synthetic_corpus(users: list[User], size: int, bases: np.ndarray) -> None:
-    """`size` chunks in documents of 100 chunks, spread over the users; every tenth document shared."""
+BAND_SHARES = (0.01, 0.05, 0.10, 0.25)  # users owning these shares of the corpus: recall and latency for each
+SHARED_SHARE = 0.01  # documents shared with everyone
+FILLER_SHARE = 0.02  # the rest of the corpus belongs to users owning about this share each
+
+
+def synthetic_corpus(size: int, bases: np.ndarray) -> tuple[list[User], dict[int, np.ndarray]]:
+    """`size` chunks in documents of 100: users owning BAND_SHARES of them, SHARED_SHARE shared, the rest spread
+    over users of FILLER_SHARE each. Returns the band users and every chunk's vector by chunk id. A corpus of that
+    size already in the database (RAG_BENCH_DATABASE) is used again."""
+    Document.objects.filter(title=f"Synthetic {size // 100}").delete()  # the last run's delta
+    band_users = list(User.objects.filter(username__startswith="bench-owner-band-").order_by("username"))
+    if len(band_users) == len(BAND_SHARES) and Chunk.objects.count() == size:
+        stored = Chunk.objects.values_list("id", "vector").iterator(chunk_size=5000)
+        return band_users, {chunk_id: np.frombuffer(bytes(vector), dtype=np.float32) for chunk_id, vector in stored}
     Chunk.objects.all().delete()
     Document.objects.all().delete()
-    synthetic_documents(users, first=0, count=size // 100, bases=bases)
+    User.objects.filter(username__startswith="bench-owner").delete()
+    documents = max(size // 100, 1)
+    owners: list[int] = []
+    band_users = []
+    for number, share in enumerate(BAND_SHARES):
+        user = User.objects.create(username=f"bench-owner-band-{number}", email=f"band-{number}@bench.invalid")
+        band_users.append(user)
+        owners += [user.pk] * max(round(share * documents), 1)
+    shared_owner = User.objects.create(username="bench-owner-shared", email="shared@bench.invalid", is_staff=True)
+    shared = max(round(SHARED_SHARE * documents), 1)
+    owners += [shared_owner.pk] * shared
+    rest = documents - len(owners)
+    fillers = [
+        User.objects.create(username=f"bench-owner-filler-{n}", email=f"filler-{n}@bench.invalid").pk
+        for n in range(max(round(rest / max(FILLER_SHARE * documents, 1)), 1))
+    ]
+    owners += [fillers[n % len(fillers)] for n in range(rest)]
+    order = np.random.default_rng(3).permutation(len(owners))  # owners' documents interleaved, as uploads come
+    vectors = synthetic_documents([owners[i] for i in order], shared_owner=shared_owner.pk, bases=bases)
+    return band_users, vectors
 
 
-def synthetic_documents(users: list[User], *, first: int, count: int, bases: np.ndarray) -> None:
-    """Documents of 100 chunks written straight to the database, their change logged as ingestion logs it."""
+def synthetic_documents(owners: list[int], *, shared_owner: int, bases: np.ndarray, first: int = 0) -> dict:
+    """Documents of 100 chunks written straight to the database, their changes logged as ingestion logs them; one
+    document per entry of `owners` (the shared owner's are shared)."""
     model_key = get_embedder().model_key
-    for doc_number in range(first, first + count):
-        owner = users[doc_number % len(users)]
-        scope = "shared" if doc_number % 10 == 9 else "private"
-        document = Document.objects.create(
-            owner=owner,
-            title=f"Synthetic {doc_number}",
-            kind="txt",
-            size_bytes=1,
-            sha256=f"s{doc_number}",
-            scope=scope,
-            status="ready",
-            file="documents/none.txt",
+    words = np.array(VOCABULARY + ENGLISH, dtype=object)
+    english = np.arange(len(VOCABULARY), len(words))
+    generator = np.random.default_rng(first)
+    vectors: dict[int, np.ndarray] = {}
+    for batch in range(0, len(owners), 100):
+        created = Document.objects.bulk_create(
+            Document(
+                owner_id=owner,
+                title=f"Synthetic {first + batch + n}",
+                kind="txt",
+                size_bytes=1,
+                sha256=f"s{first + batch + n}",
+                scope="shared" if owner == shared_owner else "private",
+                status="ready",
+                file="documents/none.txt",
+            )
+            for n, owner in enumerate(owners[batch : batch + 100])
         )
-        mix = bases[np.random.randint(0, len(bases), size=(100, 3))].sum(axis=1)
-        mix += np.random.normal(scale=0.02, size=mix.shape)
-        mix /= np.linalg.norm(mix, axis=1, keepdims=True)
-        Chunk.objects.bulk_create(
-            [
+        chunks = []
+        for document in created:
+            mix = bases[generator.integers(0, len(bases), size=(100, 3))].sum(axis=1)
+            mix += generator.normal(scale=0.02, size=mix.shape)
+            mix = (mix / np.linalg.norm(mix, axis=1, keepdims=True)).astype(np.float32)
+            ids = generator.integers(0, len(VOCABULARY), size=(100, 150))
+            ids = np.where(generator.random((100, 150)) < 0.6, ids, generator.choice(english, size=(100, 150)))
+            chunks += [
                 Chunk(
                     document=document,
                     position=i,
-                    text=filler(150),
+                    text=" ".join(words[ids[i]]),
                     token_count=250,
                     embedding_model=model_key,
-                    text_hash=f"{doc_number}-{i}",
-                    vector=mix[i].astype(np.float32).tobytes(),
+                    text_hash=f"{document.pk}-{i}",
+                    vector=mix[i].tobytes(),
                 )
                 for i in range(100)
             ]
-        )
-        index_changes_record(model_keys=[model_key], document_ids=[document.pk])
+        for chunk in Chunk.objects.bulk_create(chunks, batch_size=2000):
+            vectors[chunk.pk] = np.frombuffer(chunk.vector, dtype=np.float32)
+        index_changes_record(model_keys=[model_key], document_ids=[d.pk for d in created])
+    return vectors
+
+
+def exact_top(snapshot: IndexSnapshot, vectors: np.ndarray, mask: np.ndarray, query: np.ndarray, k: int) -> set:
+    """The chunk ids of an exact filtered search: every allowed row's float32 vector scored."""
+    rows = np.flatnonzero(mask)
+    scores = vectors[rows] @ query
+    return set(snapshot.positions.chunk_ids[rows[np.argsort(-scores)[:k]]].tolist())
 
 
 def bench_latency(size: int, queries: int, bases: np.ndarray) -> None:
-    users = list(User.objects.filter(username__startswith="bench-user"))
     started = time.perf_counter()
-    synthetic_corpus(users, size, bases)
+    band_users, by_chunk = synthetic_corpus(size, bases)
     inserted = time.perf_counter() - started
+    model_key = get_embedder().model_key
     started = time.perf_counter()
-    snapshot = index_rebuild(get_embedder().model_key)
+    snapshot = index_rebuild(model_key)
     built = time.perf_counter() - started
-    user = users[0]
+    vectors = np.stack([by_chunk[c] for c in snapshot.positions.chunk_ids.tolist()])
+    del by_chunk
+    bm25 = snapshot.bm25.weights if snapshot.bm25 is not None else None
+    bm25_bytes = bm25.data.nbytes + bm25.indices.nbytes + bm25.indptr.nbytes if bm25 is not None else 0
+    print(
+        f"{size:>7} chunks: insert {inserted:.0f} s, index build {built:.0f} s ({snapshot.index_type}); dense index "
+        f"{snapshot.dense_memory_bytes / 2**20:.0f} MiB (float32 vectors alone: {vectors.nbytes / 2**20:.0f} MiB), "
+        f"BM25 {bm25_bytes / 2**20:.0f} MiB; process peak RSS {peak_rss_mib():.0f} MiB ({load_average()})"
+    )
     # Question-sized queries (~12 model tokens): common words plus two rarer ones for BM25 to match.
     texts = [" ".join([*rng.sample(ENGLISH, 6), *rng.sample(VOCABULARY, 2)]) for _ in range(queries)]
     for text in texts[:5]:
-        retrieve_for_user(user=user, query=text + " warm", top_k=4)
-    cold, warm = [], []
-    for text in texts:
-        t0 = time.perf_counter()
-        results = retrieve_for_user(user=user, query=text, top_k=4)
-        t1 = time.perf_counter()
-        retrieve_for_user(user=user, query=text, top_k=4)  # the query vector is cached now: search alone
-        t2 = time.perf_counter()
-        cold.append((t1 - t0) * 1000)
-        warm.append((t2 - t1) * 1000)
-        if not results:
-            raise SystemExit(f"no results for {text!r}: the benchmark corpus is broken")
-    visible = Document.objects.filter(owner=user).count() + Document.objects.filter(scope="shared").count()
-    delta = one_document_delta(user, bases, number=size // 100)
-    print(
-        f"{size:>7} chunks ({snapshot.index_type}, user sees {visible}/{size // 100} documents, "
-        f"queries of {statistics.median(get_embedder().count(texts)):.0f} tokens; "
-        f"insert {inserted:.0f} s, index build {built:.0f} s, a 100-chunk delta {delta:.2f} s): retrieve_for_user "
-        f"p50 {percentile(cold, 50):.1f} ms, p99 {percentile(cold, 99):.1f} ms; without query embedding "
-        f"p50 {percentile(warm, 50):.1f} ms, p99 {percentile(warm, 99):.1f} ms ({load_average()})"
-    )
+        retrieve_for_user(user=band_users[-1], query=text + " warm", top_k=4)
+    for share, user in zip(BAND_SHARES, band_users, strict=True):
+        allowed = np.array(document_ids_searchable(user=user), dtype=np.int64)
+        mask = snapshot.positions.mask(allowed)
+        cold, warm, recalls = [], [], []
+        for text in texts:
+            t0 = time.perf_counter()
+            results = retrieve_for_user(user=user, query=text + f" {share}", top_k=4)
+            t1 = time.perf_counter()
+            retrieve_for_user(user=user, query=text + f" {share}", top_k=4)  # the query vector is cached now
+            t2 = time.perf_counter()
+            cold.append((t1 - t0) * 1000)
+            warm.append((t2 - t1) * 1000)
+            if not results:
+                raise SystemExit(f"no results for {text!r}: the benchmark corpus is broken")
+            query = get_embedder().encode_query(text + f" {share}")
+            found, _ = dense_search(snapshot.dense, query, mask=mask, k=10, ef_search=settings.RAG_HNSW_EF_SEARCH)
+            exact = exact_top(snapshot, vectors, mask, query, 10)
+            recalls.append(len(exact & set(snapshot.positions.chunk_ids[found].tolist())) / 10)
+        print(
+            f"  a user owning {share:.0%} (sees {mask.mean():.1%} of the chunks): retrieve_for_user p50 "
+            f"{percentile(cold, 50):.1f} ms, p99 {percentile(cold, 99):.1f} ms; without query embedding p50 "
+            f"{percentile(warm, 50):.1f} ms, p99 {percentile(warm, 99):.1f} ms; dense recall@10 against exact "
+            f"filtered search {statistics.mean(recalls):.3f} (worst query {min(recalls):.1f}) ({load_average()})"
+        )
+    delta = one_document_delta(band_users[-1], bases, number=size // 100)
+    print(f"  a 100-chunk document added to the index: {delta:.2f} s")
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def one_document_delta(user: User, bases: np.ndarray, *, number: int) -> float:
     """Seconds to apply one new 100-chunk document to the index, as a process does after reading a newer version."""
-    synthetic_documents([user], first=number, count=1, bases=bases)
+    synthetic_documents([user.pk], shared_owner=0, bases=bases, first=number)
     started = time.perf_counter()
     index_refresh(get_embedder().model_key)
     return time.perf_counter() - started
@@ -283,9 +355,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--reranker", default="", help="a CrossEncoder directory, or 'stand-in' (MiniLM-L6-sized)")
     parser.add_argument("--rerank-candidates", type=int, default=20)
+    parser.add_argument("--prepare-only", action="store_true", help="write the synthetic corpora and stop")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
-    users = [User.objects.create(username=f"bench-user-{i}", email=f"bench-user-{i}@bench.invalid") for i in range(10)]
+    users = [
+        User.objects.get_or_create(username=f"bench-user-{i}", email=f"bench-user-{i}@bench.invalid")[0]
+        for i in range(10)
+    ]
     print(f"scratch: {SCRATCH}; CPU: {cpu_description()}; {load_average()}")
     if args.ingest_chunks:
         rates = {backend: bench_ingestion(users[0], args.ingest_chunks, backend) for backend in args.backends}
@@ -301,6 +377,9 @@ def main() -> None:
         bench_reranker(path, args.rerank_candidates, queries=20)
     bases = get_embedder().encode([filler(20) for _ in range(256)])
     for size in args.sizes:
+        if args.prepare_only:
+            synthetic_corpus(size, bases)
+            continue
         bench_latency(size, args.queries, bases)
 
 

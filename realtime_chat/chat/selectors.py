@@ -2,9 +2,9 @@
 they are a member or viewer of: missing and not-yours are one NotFound."""
 
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from realtime_chat.accounts.models import User
 from realtime_chat.chat.models import ChatSession, Message, SessionMember
@@ -18,6 +18,7 @@ SessionRole = Literal["owner", "member", "viewer"]
 class SessionAccess:
     session: ChatSession
     role: SessionRole
+    shared: bool  # the session has members besides its owner (a room)
 
     @property
     def can_write(self) -> bool:
@@ -29,14 +30,20 @@ def _visible_to(user: User) -> Q:
 
 
 def session_access(*, user: User, session_id: int) -> SessionAccess:
-    """The session and what `user` is in it; NotFound if they are nothing in it (or it does not exist)."""
-    session = ChatSession.objects.filter(pk=session_id).first()
+    """The session and what `user` is in it; NotFound if they are nothing in it (or it does not exist). One query:
+    every chat turn starts here."""
+    members = SessionMember.objects.filter(session=OuterRef("pk"))
+    session = (
+        ChatSession.objects.filter(pk=session_id)
+        .annotate(shared=Exists(members), member_role=Subquery(members.filter(user=user).values("role")[:1]))
+        .first()
+    )
     if session is not None:
+        annotated: Any = session
         if session.owner_id == user.pk:
-            return SessionAccess(session, "owner")
-        role = SessionMember.objects.filter(session=session, user=user).values_list("role", flat=True).first()
-        if role is not None:
-            return SessionAccess(session, cast(SessionRole, role))
+            return SessionAccess(session, "owner", annotated.shared)
+        if annotated.member_role is not None:
+            return SessionAccess(session, cast(SessionRole, annotated.member_role), annotated.shared)
     raise NotFound("Chat session not found.")
 
 
@@ -89,10 +96,6 @@ def message_history(*, session: ChatSession, before_id: int, limit: int = 40, na
 
 def speaker_named(content: str, author: str | None) -> str:
     return f"{author}: {content}" if author else content
-
-
-def session_is_shared(*, session: ChatSession) -> bool:
-    return SessionMember.objects.filter(session=session).exists()
 
 
 def member_list(*, session: ChatSession) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.broadcast import session_member_removed
 from realtime_chat.chat.models import ChatSession, Message, SessionMember, UserPreferences
 from realtime_chat.core.errors import ApplicationError, Conflict, Forbidden, NotFound
+from realtime_chat.core.rate_window import window_hit
 from realtime_chat.personas.models import Persona
 
 TITLE_CHARS = 60
@@ -159,35 +160,39 @@ def user_message_submit(
         raise MessageInvalid("The message is empty.")
     if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
         raise MessageTooLong(f"The message is longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters.")
-    if client_id is not None:
-        existing = (
-            session.messages.select_related("author")
-            .prefetch_related("attachments")
-            .filter(client_id=client_id)
-            .first()
-        )
-        if existing is not None:
-            return existing, True
-    _check_rate(author_id=author.pk if author is not None else session.owner_id)
+    author_id = author.pk if author is not None else session.owner_id
+    titled = {} if session.title else {"title": _title_from(content or "Image")}  # the first message names it
     with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: only a retried client_id's insert fails (the unique constraint)
+                message = Message.objects.create(
+                    session=session, role=Message.Role.USER, content=content, client_id=client_id, author=author
+                )
+        except IntegrityError:
+            if client_id is None:
+                raise
+            return _message_saved_before(session=session, client_id=client_id), True
+        _check_rate(author_id=author_id)
         if assistant_is_asked(session=session, content=content):
-            _generation_lock_take(session, asker_id=author.pk if author is not None else session.owner_id)
+            _generation_lock_take(session, asker_id=author_id, **titled)
         else:
-            ChatSession.objects.filter(pk=session.pk).update(updated_at=timezone.now())
-        message = Message.objects.create(
-            session=session, role=Message.Role.USER, content=content, client_id=client_id, author=author
-        )
+            ChatSession.objects.filter(pk=session.pk).update(updated_at=timezone.now(), **titled)
         # Its frames are built on the event loop, where no query may run: the attachments are read here (a message
         # without any is known to have none, a query saved on every turn).
         if attachments:
             message.attachments.set(attachments)
             prefetch_related_objects([message], "attachments")
         else:
-            message._prefetched_objects_cache = {"attachments": message.attachments.none()}  # type: ignore[attr-defined]
-        if not session.title:
-            session.title = _title_from(content or "Image")
-            session.save(update_fields=["title", "updated_at"])
+            none = message.attachments.none()
+            none._result_cache = []  # read as it is: not even an empty query compiled
+            message._prefetched_objects_cache = {"attachments": none}  # type: ignore[attr-defined]
+    if titled:
+        session.title = titled["title"]
     return message, False
+
+
+def _message_saved_before(*, session: ChatSession, client_id: uuid.UUID) -> Message:
+    return session.messages.select_related("author").prefetch_related("attachments").get(client_id=client_id)
 
 
 def message_attachments(*, author: User | None, attachment_ids: Sequence[int]) -> list[Attachment]:
@@ -203,13 +208,13 @@ def message_attachments(*, author: User | None, attachment_ids: Sequence[int]) -
 
 
 def _check_rate(*, author_id: int) -> None:
-    minute_ago = timezone.now() - timedelta(minutes=1)
-    recent = Message.objects.filter(author_id=author_id, role=Message.Role.USER, created_at__gte=minute_ago).count()
-    if recent >= settings.CHAT_MESSAGES_PER_MINUTE:
+    """At most CHAT_MESSAGES_PER_MINUTE messages a person a minute, counted in the cache (a fixed window shared by
+    every process on Redis): a count of their messages in the database cost a query on every turn."""
+    if window_hit(f"chat-messages:{author_id}", window_seconds=60) > settings.CHAT_MESSAGES_PER_MINUTE:
         raise RateLimited(f"You can send {settings.CHAT_MESSAGES_PER_MINUTE} messages a minute. Wait a moment.")
 
 
-def _generation_lock_take(session: ChatSession, *, asker_id: int) -> None:
+def _generation_lock_take(session: ChatSession, *, asker_id: int, **also: str) -> None:
     """A conditional UPDATE, so two processes racing for one session cannot both win. A lock whose heartbeat
     stopped (its process died) is taken over, and the answer it left streaming is finished as an error.
 
@@ -233,7 +238,7 @@ def _generation_lock_take(session: ChatSession, *, asker_id: int) -> None:
     taken = (
         ChatSession.objects.filter(pk=session.pk)
         .filter(Q(generating_since__isnull=True) | _heartbeat_stopped(now))
-        .update(generating_since=now, generation_heartbeat_at=now, updated_at=now, generating_for_id=asker_id)
+        .update(generating_since=now, generation_heartbeat_at=now, updated_at=now, generating_for_id=asker_id, **also)
     )
     if not taken:
         raise SessionBusy()

@@ -30,7 +30,7 @@ from realtime_chat.chat.frames import AssistantEndFrame, MessageData, ServerFram
 from realtime_chat.chat.live import heartbeat, stop_on_request
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.prompting import PromptParts, build_prompt
-from realtime_chat.chat.selectors import message_history, session_access, session_is_shared, speaker_named
+from realtime_chat.chat.selectors import message_history, session_access, speaker_named
 from realtime_chat.chat.serializers import message_data
 from realtime_chat.chat.services.chat import (
     assistant_is_asked,
@@ -257,7 +257,7 @@ def _turn_open(
     answer = assistant_message_start(session=session, model="", provider="", fallback_from=[], asked_by=user)
     opened = TurnOpened(session=session, question=question, answer=answer, notice=notice)
     try:
-        opened.context = _turn_context(user=user, session=session, question=question)
+        opened.context = _turn_context(user=user, session=session, question=question, shared=access.shared)
     except Exception as exc:  # noqa: BLE001  (raised again by `_answer`, which logs it and ends the turn)
         opened.context_error = exc
     return opened
@@ -274,14 +274,13 @@ async def _free_once_opened(opening: asyncio.Future[TurnOpened]) -> None:
         await database_sync_to_async(assistant_message_discard)(message=opened.answer)
 
 
-def _turn_context(*, user: User, session: ChatSession, question: Message) -> TurnContext:
+def _turn_context(*, user: User, session: ChatSession, question: Message, shared: bool) -> TurnContext:
     """Preferences and history; the prompt too, unless passages must be retrieved for it first.
 
     Retrieval is skipped (a retriever round trip and a query embedding saved) when the user has no searchable
     document: it could only return nothing.
     """
     preferences = turn_settings(preferences=preferences_get(user=user), persona=session_persona(session=session))
-    shared = session_is_shared(session=session)
     history = message_history(session=session, before_id=question.pk, named=shared)
     asked = speaker_named(question.content, user.username) if shared else question.content
     context = TurnContext(preferences=preferences, history=history, prompt=None, question=asked)

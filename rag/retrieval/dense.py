@@ -4,7 +4,7 @@ Two layouts. Under RAG_ANN_THRESHOLD vectors, one exact `IndexFlatIP` searched a
 From the threshold, `BlockDense`: rows are laid out in blocks, one per owner (and one for shared documents), so the
 rows a user may see are one or two blocks, not a sprinkling over the whole index. A filtered graph search degrades
 when few of its nodes are allowed; here a user's own block is searched unfiltered (all of it is theirs): exactly
-with 8-bit codes under RAG_ANN_BLOCK_MIN rows, with an HNSW graph over 8-bit codes from there. Rows added since the
+with 8-bit codes under RAG_GRAPH_MIN_ROWS rows, with an HNSW graph over 8-bit codes from there. Rows added since the
 layout was made (the tail) are scanned exactly. Every candidate is rescored from float16 copies of the vectors, so
 the scores and their order are those of an exact search to within float16 rounding.
 """

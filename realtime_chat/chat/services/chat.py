@@ -227,10 +227,11 @@ def _generation_lock_take(session: ChatSession, *, asker_id: int, **also: str) -
     if limit > 0:
         if connection.features.has_select_for_update:
             list(User.objects.select_for_update().filter(pk=asker_id).values_list("pk", flat=True))
+        # Generating and beating: a lock is always taken with a heartbeat, so a recent one is all that says it.
+        stale = now - timedelta(seconds=settings.CHAT_GENERATION_STALE_SECONDS)
         running = (
-            ChatSession.objects.filter(generating_for_id=asker_id, generating_since__isnull=False)
+            ChatSession.objects.filter(generating_for_id=asker_id, generation_heartbeat_at__gte=stale)
             .exclude(pk=session.pk)
-            .exclude(_heartbeat_stopped(now))
             .count()
         )
         if running >= limit:

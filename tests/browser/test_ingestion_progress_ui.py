@@ -14,6 +14,7 @@ from django.db import connection
 from playwright.sync_api import Page, expect
 
 from tests.browser.steps import log_in, screenshot, verified_user
+from tests.rag.files import station_log
 from tests.servers import PROJECT_ROOT, DaphneServer, database_url
 
 pytestmark = [
@@ -32,20 +33,6 @@ INGESTION = {
     "RAG_EMBEDDING_BATCH_SIZE": "2",
     "RAG_PROGRESS_INTERVAL_MS": "200",
 }
-WORDS = [
-    "alpha",
-    "bravo",
-    "cobalt",
-    "delta",
-    "ember",
-    "fjord",
-    "garnet",
-    "harbour",
-    "indigo",
-    "juniper",
-    "kestrel",
-    "lumen",
-]
 
 
 @pytest.fixture
@@ -87,12 +74,7 @@ def qcluster(daphne: DaphneServer, daphne_settings: dict[str, str], tmp_path: Pa
 
 
 def long_markdown() -> bytes:
-    lines = [
-        f"Sentence {i} records the {WORDS[i % len(WORDS)]} reading {i * 7919 % 10007} at station {i % 97}."
-        for i in range(1200)
-    ]
-    paragraphs = [" ".join(lines[i : i + 4]) for i in range(0, len(lines), 4)]
-    return ("# Station log\n\n" + "\n\n".join(paragraphs) + "\n").encode()
+    return ("# Station log\n\n" + station_log(1200) + "\n").encode()
 
 
 def test_a_long_upload_shows_progress_and_time_left_is_cancelled_and_retried(

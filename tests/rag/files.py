@@ -84,3 +84,30 @@ def plain_zip_as_docx() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("notes.txt", "not a word document")
     return buffer.getvalue()
+
+
+STATION_WORDS = [
+    "alpha",
+    "bravo",
+    "cobalt",
+    "delta",
+    "ember",
+    "fjord",
+    "garnet",
+    "harbour",
+    "indigo",
+    "juniper",
+    "kestrel",
+    "lumen",
+]
+
+
+def station_log(sentences: int, marker: str = "") -> str:
+    """Distinct sentences (no two chunks embed the same text), four to a paragraph: a long document of many chunks."""
+    said = f" {marker}" if marker else ""
+    lines = [
+        f"Sentence {i}{said} records the {STATION_WORDS[i % len(STATION_WORDS)]} reading {i * 7919 % 10007} at "
+        f"station {i % 97}."
+        for i in range(sentences)
+    ]
+    return "\n\n".join(" ".join(lines[i : i + 4]) for i in range(0, len(lines), 4))

@@ -21,23 +21,9 @@ from rag.tasks import ingest_document
 from realtime_chat.accounts.models import User
 from tests.factories import UserFactory
 from tests.rag.factories import document_upload
-from tests.rag.files import pdf_bytes
+from tests.rag.files import pdf_bytes, station_log
 
 STAGES = ["queued", "extracting", "chunking", "embedding", "indexing", "done"]
-WORDS = [
-    "alpha",
-    "bravo",
-    "cobalt",
-    "delta",
-    "ember",
-    "fjord",
-    "garnet",
-    "harbour",
-    "indigo",
-    "juniper",
-    "kestrel",
-    "lumen",
-]
 
 
 @dataclass(frozen=True)
@@ -54,15 +40,6 @@ def detail(pk: int) -> str:
 
 def action(name: str, pk: int) -> str:
     return reverse(f"document-{name}", kwargs={"pk": pk})
-
-
-def long_text(sentences: int, marker: str = "") -> str:
-    """Distinct sentences (no two chunks embed the same text), in paragraphs."""
-    lines = [
-        f"Sentence {i} {marker} records the {WORDS[i % len(WORDS)]} reading {i * 7919 % 10007} at station {i % 97}."
-        for i in range(sentences)
-    ]
-    return "\n\n".join(" ".join(lines[i : i + 4]) for i in range(0, len(lines), 4))
 
 
 @pytest.fixture
@@ -129,7 +106,7 @@ def watch(client: APIClient, pk: int, until: Callable[[Seen], bool], timeout: fl
 def test_a_long_document_reports_its_stages_percent_and_time_left_as_it_goes(small_batches, worker):
     user = UserFactory()
     client = client_of(user)
-    document = stored(user, "long.md", long_text(400))
+    document = stored(user, "long.md", station_log(400))
     assert client.get(detail(document.pk)).json()["stage"] == "queued"
 
     thread = worker(document.pk)
@@ -154,7 +131,7 @@ def test_a_long_document_reports_its_stages_percent_and_time_left_as_it_goes(sma
 def test_cancel_stops_a_running_ingestion_and_keeps_none_of_its_chunks(small_batches, worker):
     user = UserFactory()
     client = client_of(user)
-    document = stored(user, "long.md", long_text(2000, marker="zanzibarite"))
+    document = stored(user, "long.md", station_log(2000, marker="zanzibarite"))
     thread = worker(document.pk)
     watch(client, document.pk, lambda s: s.stage == "embedding" and s.progress > 16)
 
@@ -179,7 +156,7 @@ def test_cancel_stops_a_running_ingestion_and_keeps_none_of_its_chunks(small_bat
 def test_a_retry_while_the_cancelled_run_is_still_going_is_the_one_that_finishes(small_batches, worker):
     user = UserFactory()
     client = client_of(user)
-    document = stored(user, "long.md", long_text(1200))
+    document = stored(user, "long.md", station_log(1200))
     first = worker(document.pk)
     watch(client, document.pk, lambda s: s.stage == "embedding" and s.progress > 16)
     assert client.post(action("cancel", document.pk)).status_code == 200

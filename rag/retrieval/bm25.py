@@ -17,6 +17,8 @@ import bm25s
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]  # no stubs installed
 
+from rag.retrieval.ranking import top_k_of
+
 if TYPE_CHECKING:
     import Stemmer  # no type hints: `Any` to mypy
 
@@ -214,15 +216,6 @@ def _search_rare_terms_first(
     if best_scores[-1] <= bound:
         return None
     return best, best_scores
-
-
-def top_k_of(scores: np.ndarray, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The best `k` of `scores` (all positive), as their `positions`, best first."""
-    if len(scores) > k:
-        top = np.argpartition(-scores, k - 1)[:k]
-        scores, positions = scores[top], positions[top]
-    order = np.argsort(-scores, kind="stable")
-    return positions[order].astype(np.int64), scores[order].astype(np.float32)
 
 
 def _add_postings(weights: sp.csc_matrix, term: int, scores: np.ndarray) -> None:

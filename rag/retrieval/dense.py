@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
+from rag.retrieval.ranking import top_k_of
+
 FILTERED_GRAPH_MIN = 0.25  # a graph walk where fewer of a block's rows are allowed is replaced by an exact scan
 GATHER_BELOW = 256  # allowed rows of a block few enough to be rescored directly (float16 to float32 is slow)
 CANDIDATES_FACTOR = 2  # codes propose this many times the wanted candidates; the float16 copies decide
@@ -122,13 +124,13 @@ def dense_search(
         return _block_search(index, query, mask=mask, k=k, ef_search=ef_search)
     vectors = stored_vectors(index)
     if mask is None:
-        return _best(vectors @ query, np.arange(index.ntotal), k)
+        return top_k_of(vectors @ query, np.arange(index.ntotal), k)
     subset = np.flatnonzero(mask)
     if len(subset) == 0:
         return _empty()
     if len(subset) < index.ntotal // 4:
-        return _best(vectors[subset] @ query, subset, k)
-    return _best((vectors @ query)[subset], subset, k)
+        return top_k_of(vectors[subset] @ query, subset, k)
+    return top_k_of((vectors @ query)[subset], subset, k)
 
 
 def _block_search(
@@ -145,12 +147,12 @@ def _block_search(
         rows = np.arange(len(dense.tail))
         if mask is not None:
             rows = np.flatnonzero(mask[dense.tail_start :])
-        tail_rows, tail_scores = _best(dense.tail[rows] @ query, rows, k)
+        tail_rows, tail_scores = top_k_of(dense.tail[rows] @ query, rows, k)
         found.append(tail_rows + dense.tail_start)
         scores.append(tail_scores)
     if not found:
         return _empty()
-    return _best(np.concatenate(scores), np.concatenate(found), k)
+    return top_k_of(np.concatenate(scores), np.concatenate(found), k)
 
 
 def _search_block(
@@ -185,7 +187,7 @@ def _search_block(
 
 
 def _rescore(block: Block, query: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    return _best(block.vectors[rows].astype(np.float32) @ query, rows, k)
+    return top_k_of(block.vectors[rows].astype(np.float32) @ query, rows, k)
 
 
 def blocks_layout(keys: np.ndarray) -> list[tuple[int, int, int]]:
@@ -195,14 +197,6 @@ def blocks_layout(keys: np.ndarray) -> list[tuple[int, int, int]]:
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     sizes = np.diff(np.r_[starts, len(keys)])
     return [(int(keys[s]), int(s), int(n)) for s, n in zip(starts, sizes, strict=True)]
-
-
-def _best(scores: np.ndarray, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if len(scores) > k:
-        top = np.argpartition(-scores, k - 1)[:k]
-        scores, positions = scores[top], positions[top]
-    order = np.argsort(-scores, kind="stable")
-    return positions[order].astype(np.int64), scores[order].astype(np.float32)
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray]:

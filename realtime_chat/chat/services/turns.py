@@ -44,6 +44,7 @@ from realtime_chat.chat.services.chat import (
 from realtime_chat.chat.services.images import image_input_prepare
 from realtime_chat.chat.services.memories import memories_for_turn, memory_proposals, remember_from_message
 from realtime_chat.chat.services.personas import TurnSettings, session_persona, turn_settings
+from realtime_chat.core.database_threads import database_parallel_async
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable
 from realtime_chat.llm.factory import build_chain, token_counter
 from realtime_chat.llm.types import (
@@ -122,7 +123,7 @@ async def chat_turn(
     """Raises ApplicationError (not found, invalid, busy, rate-limited) before the first frame; never after."""
     started = time.perf_counter()
     opening = asyncio.ensure_future(
-        database_sync_to_async(_turn_open)(
+        database_parallel_async(_turn_open)(
             user=user, session_id=session_id, content=content, client_id=client_id, attachments=attachments
         )
     )
@@ -470,7 +471,7 @@ async def _finish(
     message: Message, answer: Answer, grounding: Grounding, status: str, started: float, error: str = ""
 ) -> AssistantEndFrame:
     total_ms = _ms_since(started)
-    message, data = await database_sync_to_async(_answer_save)(
+    message, data = await database_parallel_async(_answer_save)(
         message=message,
         content=answer.text,
         status=status,

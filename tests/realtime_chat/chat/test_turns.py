@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 
 from realtime_chat.accounts.models import User
 from realtime_chat.chat.models import ChatSession, Message
-from realtime_chat.chat.services.chat import preferences_update, session_create
+from realtime_chat.chat.services.chat import GenerationsBusy, preferences_update, session_create
 from realtime_chat.chat.services.turns import chat_turn
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,3 +49,19 @@ async def test_a_failure_before_the_provider_ends_the_answer_as_an_error(session
     refreshed, messages = await database_sync_to_async(session_state)(session.pk)
     assert [m[:2] for m in messages] == [("user", "complete"), ("assistant", "error")]
     assert refreshed.generating_since is None
+
+
+async def test_questions_opened_side_by_side_still_respect_the_generation_cap(user, settings) -> None:
+    """Three of one person's questions, in three sessions, opened at once on the thread pool: two are answered,
+    the third is refused `busy` and leaves nothing behind (the cap's row lock, not the order of one thread)."""
+    settings.CHAT_PARALLEL_DATABASE_TRIPS, settings.CHAT_MAX_GENERATIONS_PER_USER = True, 2
+    sessions = [await database_sync_to_async(session_create)(user=user) for _ in range(3)]
+    turns = [chat_turn(user=user, session_id=s.pk, content=f"Question {n}") for n, s in enumerate(sessions)]
+    firsts = await asyncio.gather(*(anext(turn) for turn in turns), return_exceptions=True)
+    for turn in turns:
+        await turn.aclose()
+    refused = [first for first in firsts if isinstance(first, GenerationsBusy)]
+    opened = [first for first in firsts if isinstance(first, dict) and first["type"] == "message.created"]
+    assert (len(opened), len(refused)) == (2, 1)
+    states = [await database_sync_to_async(session_state)(s.pk) for s in sessions]
+    assert sorted(len(messages) for _, messages in states) == [0, 2, 2]  # question and answer, or nothing

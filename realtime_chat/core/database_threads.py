@@ -29,5 +29,5 @@ def database_parallel_async(func: Callable[P, R]) -> Callable[P, Coroutine[Any, 
     """`func` as a coroutine function run on the loop's thread pool; with `CHAT_PARALLEL_DATABASE_TRIPS` off, on
     Channels' one database thread, as every other trip."""
     if not settings.CHAT_PARALLEL_DATABASE_TRIPS:
-        return DatabaseSyncToAsync(func)  # type: ignore[return-value]
-    return DatabaseSyncToAsync(func, thread_sensitive=False)  # type: ignore[return-value]
+        return DatabaseSyncToAsync(func)
+    return DatabaseSyncToAsync(func, thread_sensitive=False)

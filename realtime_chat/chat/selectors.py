@@ -1,10 +1,12 @@
 """Chat reads. Every lookup that takes `user` scopes to what that user may see, their own sessions and those
 they are a member or viewer of: missing and not-yours are one NotFound."""
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Field, Model, Q, QuerySet
 
 from realtime_chat.accounts.models import User
 from realtime_chat.chat.models import ChatSession, Message, SessionMember
@@ -30,21 +32,37 @@ def _visible_to(user: User) -> Q:
 
 
 def session_access(*, user: User, session_id: int) -> SessionAccess:
-    """The session and what `user` is in it; NotFound if they are nothing in it (or it does not exist). One query:
-    every chat turn starts here."""
-    members = SessionMember.objects.filter(session=OuterRef("pk"))
-    session = (
-        ChatSession.objects.filter(pk=session_id)
-        .annotate(shared=Exists(members), member_role=Subquery(members.filter(user=user).values("role")[:1]))
-        .first()
-    )
+    """The session and what `user` is in it; NotFound if they are nothing in it (or it does not exist).
+
+    One hand-written query: every chat turn and every session endpoint starts here, and built by the ORM (two
+    subqueries) it was a quarter of a turn's opening under cProfile."""
+    session = next(iter(ChatSession.objects.raw(_session_access_sql(), [user.pk, session_id])), None)
     if session is not None:
         annotated: Any = session
+        shared = bool(annotated.shared)  # SQLite answers EXISTS with 0 or 1
         if session.owner_id == user.pk:
-            return SessionAccess(session, "owner", annotated.shared)
+            return SessionAccess(session, "owner", shared)
         if annotated.member_role is not None:
-            return SessionAccess(session, cast(SessionRole, annotated.member_role), annotated.shared)
+            return SessionAccess(session, cast(SessionRole, annotated.member_role), shared)
     raise NotFound("Chat session not found.")
+
+
+@functools.cache
+def _session_access_sql() -> str:
+    """Built once, from the models' own table and column names (quoted); the values are parameters."""
+    quote = connection.ops.quote_name
+    sessions, members = quote(ChatSession._meta.db_table), quote(SessionMember._meta.db_table)
+    session_id, user_id, role = (quote(_column(SessionMember, name)) for name in ("session", "user", "role"))
+    # Identifiers from the models, quoted; no value is interpolated.
+    return (
+        f"SELECT s.*, EXISTS (SELECT 1 FROM {members} m WHERE m.{session_id} = s.{quote('id')}) AS shared, "  # noqa: S608
+        f"(SELECT m.{role} FROM {members} m WHERE m.{session_id} = s.{quote('id')} AND m.{user_id} = %s LIMIT 1) "
+        f"AS member_role FROM {sessions} s WHERE s.{quote('id')} = %s"
+    )
+
+
+def _column(model: type[Model], name: str) -> str:
+    return cast(Field, model._meta.get_field(name)).column
 
 
 def session_get(*, user: User, session_id: int) -> ChatSession:

@@ -53,11 +53,12 @@ def _session_access_sql() -> str:
     quote = connection.ops.quote_name
     sessions, members = quote(ChatSession._meta.db_table), quote(SessionMember._meta.db_table)
     session_id, user_id, role = (quote(_column(SessionMember, name)) for name in ("session", "user", "role"))
+    pk = quote(_column(ChatSession, "id"))
     # Identifiers from the models, quoted; no value is interpolated.
     return (
-        f"SELECT s.*, EXISTS (SELECT 1 FROM {members} m WHERE m.{session_id} = s.{quote('id')}) AS shared, "  # noqa: S608
-        f"(SELECT m.{role} FROM {members} m WHERE m.{session_id} = s.{quote('id')} AND m.{user_id} = %s LIMIT 1) "
-        f"AS member_role FROM {sessions} s WHERE s.{quote('id')} = %s"
+        f"SELECT s.*, EXISTS (SELECT 1 FROM {members} m WHERE m.{session_id} = s.{pk}) AS shared, "  # noqa: S608
+        f"(SELECT m.{role} FROM {members} m WHERE m.{session_id} = s.{pk} AND m.{user_id} = %s LIMIT 1) "
+        f"AS member_role FROM {sessions} s WHERE s.{pk} = %s"
     )
 
 

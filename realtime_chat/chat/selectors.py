@@ -36,6 +36,8 @@ def session_access(*, user: User, session_id: int) -> SessionAccess:
 
     One hand-written query: every chat turn and every session endpoint starts here, and built by the ORM (two
     subqueries) it was a quarter of a turn's opening under cProfile."""
+    if not _fits_the_key_column(session_id):
+        raise NotFound("Chat session not found.")  # the ORM would answer "no rows"; a raw query would overflow
     session = next(iter(ChatSession.objects.raw(_session_access_sql(), [user.pk, session_id])), None)
     if session is not None:
         annotated: Any = session
@@ -60,6 +62,11 @@ def _session_access_sql() -> str:
         f"(SELECT m.{role} FROM {members} m WHERE m.{session_id} = s.{pk} AND m.{user_id} = %s LIMIT 1) "
         f"AS member_role FROM {sessions} s WHERE s.{pk} = %s"
     )
+
+
+def _fits_the_key_column(value: int) -> bool:
+    low, high = connection.ops.integer_field_range(ChatSession._meta.pk.get_internal_type())
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def _column(model: type[Model], name: str) -> str:

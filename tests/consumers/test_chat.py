@@ -170,9 +170,10 @@ async def test_strangers_session_and_missing_session_close_the_same_way(session:
     strangers_socket = await open_socket(session.pk)
     await strangers_socket.send_json_to({"type": "auth", "token": await database_sync_to_async(access_token)(stranger)})
     assert await closed_with(strangers_socket) == CLOSE_NOT_FOUND
-    missing = await open_socket(session.pk + 1000)
-    await missing.send_json_to({"type": "auth", "token": await database_sync_to_async(access_token)(stranger)})
-    assert await closed_with(missing) == CLOSE_NOT_FOUND
+    for missing_id in (session.pk + 1000, 2**128 - 1):  # the second is beyond any integer column
+        missing = await open_socket(missing_id)
+        await missing.send_json_to({"type": "auth", "token": await database_sync_to_async(access_token)(stranger)})
+        assert await closed_with(missing) == CLOSE_NOT_FOUND
 
 
 async def test_too_many_connections_a_minute_close_4429(session: ChatSession, user: User, settings) -> None:

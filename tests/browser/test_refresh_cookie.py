@@ -4,6 +4,7 @@ page's Content-Security-Policy refuses injected script."""
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -139,16 +140,35 @@ def note_refresh(request: Request, statuses: list[int]) -> None:
 
 
 def hold_until_both_arrive(context: BrowserContext) -> None:
-    """The next two refreshes leave together, both with the cookie as it is before either is answered."""
+    """The next two refreshes reach the server together, both with the cookie as it is before either is answered.
+
+    The test sends them itself, at once: Chromium attaches cookies only when a held request is let go, so on a busy
+    machine the second could leave after the first's answer had already replaced the cookie."""
     held: list[Route] = []
 
     def hold(route: Route) -> None:
         held.append(route)
         if len(held) == 2:
-            for waiting in held:
-                waiting.continue_()
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies(route.request.url))
+            with ThreadPoolExecutor(2) as pool:
+                answers = list(pool.map(lambda waiting: send_with_cookie(waiting.request, cookie), held))
+            for waiting, answer in zip(held, answers, strict=True):
+                waiting.fulfill(status=answer.status_code, headers=headers_of(answer), body=answer.content)
 
     context.route("**/api/auth/refresh/", hold, times=2)
+
+
+def headers_of(answer: httpx.Response) -> dict[str, str]:
+    """Playwright takes one value a header; several cookies go as one `set-cookie` of lines, which it splits. The
+    body is handed over decoded, so its encoding and length are left out."""
+    left_out = ("content-encoding", "content-length", "set-cookie")
+    headers = {name: value for name, value in answer.headers.items() if name not in left_out}
+    return {**headers, "set-cookie": "\n".join(answer.headers.get_list("set-cookie"))}
+
+
+def send_with_cookie(request: Request, cookie: str) -> httpx.Response:
+    headers = {**request.headers, "cookie": cookie}
+    return httpx.post(request.url, headers=headers, content=request.post_data_buffer or b"", timeout=10)
 
 
 @pytest.fixture

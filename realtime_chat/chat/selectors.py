@@ -36,9 +36,9 @@ def session_access(*, user: User, session_id: int) -> SessionAccess:
 
     One hand-written query: every chat turn and every session endpoint starts here, and built by the ORM (two
     subqueries) it was a quarter of a turn's opening under cProfile."""
-    if not _fits_the_key_column(session_id):
-        raise NotFound("Chat session not found.")  # the ORM would answer "no rows"; a raw query would overflow
-    session = next(iter(ChatSession.objects.raw(_session_access_sql(), [user.pk, session_id])), None)
+    session = None  # an id beyond the key column's range has no row (the ORM says so; a raw query would overflow)
+    if _fits_the_key_column(session_id):
+        session = next(iter(ChatSession.objects.raw(_session_access_sql(), [user.pk, session_id])), None)
     if session is not None:
         annotated: Any = session
         shared = bool(annotated.shared)  # SQLite answers EXISTS with 0 or 1

@@ -16,7 +16,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from rag.ingestion.chunk import split_at_token_offsets
-from rag.ingestion.onnx_export import exported_model
+from rag.ingestion.onnx_export import UNFUSED, exported_model
 
 
 class OnnxEmbedder:
@@ -104,7 +104,9 @@ def _session(path: Path, *, threads: int) -> ort.InferenceSession:
     options.log_severity_level = 3  # errors only: fused-graph notices are not news
     # Idle threads sleep instead of spinning: no slower for batches here, and it leaves the CPU to daphne.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=list(UNFUSED.values())
+    )
 
 
 def _available_cpus() -> int:

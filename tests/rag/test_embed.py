@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -68,6 +69,9 @@ def test_exported_model_is_derived_once_and_reused(tmp_path):
     assert exported_model(model_path, name="m", cache_dir=tmp_path, quantized=True) == first
     assert first.stat().st_mtime_ns == modified
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no scratch files left behind
+    operators = {node.op_type for node in onnx.load(first).graph.node}
+    assert {"QAttention", "QEmbedLayerNormalization", "LayerNormalization", "Gelu"} <= operators
+    assert not operators & {"SkipLayerNormalization", "BiasGelu"}  # slower fused than plain, see `UNFUSED`
 
 
 def test_a_model_path_that_is_not_a_directory_is_a_configuration_error(settings, tmp_path):

@@ -7,13 +7,17 @@ by itself when the cool-down ends, and the provider is tried again.
 import contextlib
 import hashlib
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import BaseCache, cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache.backends.locmem import LocMemCache
 
 from realtime_chat.core.metrics import BREAKER_TRIPS
+
+# Threads of their own for reads from a shared cache (Redis): none of them ever queues behind a database trip.
+_READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="breaker-read")
 
 
 class CircuitBreaker:
@@ -23,18 +27,27 @@ class CircuitBreaker:
 
     def __init__(self, *, cooldown_seconds: float | None = None, store: BaseCache | None = None) -> None:
         self.cooldown_seconds = settings.LLM_COOLDOWN_SECONDS if cooldown_seconds is None else cooldown_seconds
-        self._store = store if store is not None else cache
+        self._given_store = store
+
+    @property
+    def _store(self) -> BaseCache:
+        """The store given, else the default cache itself (not `django.core.cache.cache`, a proxy to it that no
+        backend class matches: through it, memory was read on a thread too)."""
+        return self._given_store if self._given_store is not None else caches[DEFAULT_CACHE_ALIAS]
 
     async def cooling_down(self, provider: str, model: str) -> str | None:
         """The reason the provider failed, if it is still cooling down; None when it may be tried.
 
-        Asked before every answer, so not through the cache's `aget`: that hops to the one thread the database
-        calls queue on. Memory is read at once; another cache (Redis) from a thread of the default pool.
+        Asked before every answer, so on no thread that database trips queue on: the cache's `aget` hops to
+        Channels' database thread, and the loop's default pool holds the turns' openings (100 questions at once
+        kept every answer from starting until all of them were saved, ~0.4 s). Memory is read at once; another
+        cache (Redis) on a thread kept for these reads.
         """
         key = self._key(provider, model)
-        if isinstance(self._store, LocMemCache):
-            return self._store.get(key)
-        return await sync_to_async(self._store.get, thread_sensitive=False)(key)
+        store = self._store
+        if isinstance(store, LocMemCache):
+            return store.get(key)
+        return await sync_to_async(store.get, thread_sensitive=False, executor=_READS)(key)
 
     async def trip(self, provider: str, model: str, reason: str) -> None:
         BREAKER_TRIPS.labels(model=model, provider=provider).inc()

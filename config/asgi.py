@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from consumers.auth import JwtAuthMiddleware  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
 from realtime_chat.core.body_limits import BodyLimitMiddleware, bound_daphne_requests  # noqa: E402
+from realtime_chat.core.garbage_collection import server_collector_tune  # noqa: E402
 from realtime_chat.core.metrics import SocketMetricsMiddleware  # noqa: E402
 from realtime_chat.core.websocket_origin import site_origins_only  # noqa: E402
 
@@ -27,3 +28,6 @@ application = ProtocolTypeRouter(
         "websocket": SocketMetricsMiddleware(site_origins_only(JwtAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )
+
+# Last: what is loaded by now lives as long as the server, and no collection needs to scan it again.
+server_collector_tune()

@@ -453,6 +453,9 @@ CHAT_STREAM_FLUSH_MS = env.int("CHAT_STREAM_FLUSH_MS", default=25)
 # Turns are opened and finished on the event loop's thread pool, side by side, instead of one after another on
 # Channels' one database thread: a burst of questions opens in a fraction of the time (core.database_threads).
 CHAT_PARALLEL_DATABASE_TRIPS = env.bool("CHAT_PARALLEL_DATABASE_TRIPS", default=True)
+# The garbage collector's thresholds in a server process (gc.set_threshold: young, middle, old); start-up's objects are
+# frozen out of collections, see realtime_chat/core/garbage_collection.py. CPython's default is 700,10,10.
+SERVER_GC_THRESHOLDS = tuple(env.list("SERVER_GC_THRESHOLDS", cast=int, default=[700, 10, 100]))
 # Prompt budget in tokens of the model's tokenizer: system prompt + retrieved passages + history (oldest dropped).
 CHAT_PROMPT_BUDGET_TOKENS = env.int("CHAT_PROMPT_BUDGET_TOKENS", default=1536)
 CHAT_HISTORY_RETENTION_DAYS = env.int("CHAT_HISTORY_RETENTION_DAYS", default=0)  # 0: keep forever

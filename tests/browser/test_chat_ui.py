@@ -180,7 +180,9 @@ def test_phone_sized_screen_has_no_horizontal_overflow_and_a_visible_composer(
 def test_stop_regenerate_rename_and_search_history(page: Page, daphne: DaphneServer) -> None:
     log_in(page, daphne, verified_user(daphne, "barbara", max_tokens=600, temperature=0.0, use_rag=False))
     new_chat(page)
-    send(page, "Count from 1 to 1000, one number per line.")  # long enough to be stopped mid-answer
+    # Long enough to be stopped mid-answer: it runs to max_tokens, where counting to 1000 stopped after 52 tokens
+    # (0.4 s on a fast CPU, before the stop could be clicked).
+    send(page, "Write a very long story about a dragon and a knight.")
     wait_streaming_text(page)
     screenshot(page, "11-streaming")
     page.get_by_test_id("stop").click()
@@ -195,19 +197,19 @@ def test_stop_regenerate_rename_and_search_history(page: Page, daphne: DaphneSer
     page.get_by_test_id("stop").click()
     wait_answer(page, count=2)
     expect(page.get_by_test_id("user-message")).to_have_count(2)
-    expect(page.get_by_test_id("user-message").last).to_contain_text("Count from 1 to 1000")
+    expect(page.get_by_test_id("user-message").last).to_contain_text("a dragon and a knight")
 
     page.get_by_test_id("session-rename").click()
     title = page.get_by_test_id("session-rename-input")
-    title.fill("Counting")
+    title.fill("Dragons")
     title.press("Enter")
-    expect(page.get_by_test_id("session-open")).to_have_text("Counting")
+    expect(page.get_by_test_id("session-open")).to_have_text("Dragons")
     page.reload()
-    expect(page.get_by_test_id("session-open")).to_have_text("Counting")
+    expect(page.get_by_test_id("session-open")).to_have_text("Dragons")
 
-    page.get_by_test_id("history-search-input").fill("count from")
+    page.get_by_test_id("history-search-input").fill("dragon and a knight")
     hit = page.get_by_test_id("search-hit").first
-    expect(hit).to_contain_text("Counting")
+    expect(hit).to_contain_text("Dragons")
     hit.click()
     wait_connected(page)
     page.get_by_test_id("session-delete").click()

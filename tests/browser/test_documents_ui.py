@@ -41,6 +41,9 @@ def test_upload_wait_for_ready_ask_and_open_the_cited_passage(page: Page, daphne
     )
     page.evaluate(DROP, ["notes.md", "# Notes\n\nNothing to see here: a second file, dropped on the page.\n"])
     items = page.get_by_test_id("document-item")
+    # Both uploads answered first: a fast ingestion can list a document while its upload's row is still shown.
+    uploading = page.locator('[data-testid="document-status"][data-status="uploading"]')
+    expect(uploading).to_have_count(0, timeout=180_000)
     expect(items).to_have_count(2, timeout=180_000)
     for title in ("quenby", "notes"):
         item = items.filter(has_text=title)

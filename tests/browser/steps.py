@@ -66,3 +66,15 @@ def wait_answer(page: Page, count: int = 1, timeout: float = 120_000) -> None:
     done = '[data-testid="assistant-message"]:not([data-status="streaming"])'
     # A function, not an expression: Playwright evaluates an expression with eval, which the page's CSP refuses.
     page.wait_for_function(f"() => document.querySelectorAll('{done}').length >= {count}", timeout=timeout)
+
+
+def wait_streaming_text(page: Page) -> None:
+    """Until an answer is streaming and has shown some text."""
+    page.wait_for_function(
+        """() => {
+          const body = document.querySelector(
+            '[data-testid="assistant-message"][data-status="streaming"] [data-testid="message-body"]');
+          return body && body.textContent.length > 0;
+        }""",
+        timeout=120_000,
+    )

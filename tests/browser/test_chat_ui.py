@@ -15,6 +15,7 @@ from tests.browser.steps import (
     verified_user,
     wait_answer,
     wait_connected,
+    wait_streaming_text,
 )
 from tests.servers import DaphneServer
 
@@ -217,15 +218,3 @@ def test_stop_regenerate_rename_and_search_history(page: Page, daphne: DaphneSer
     page.get_by_test_id("confirm-ok").click()
     expect(page.get_by_test_id("session-item")).to_have_count(0)
     expect(page.get_by_test_id("conversation-empty")).to_be_visible()
-
-
-def wait_streaming_text(page: Page) -> None:
-    """Until an answer is streaming and has shown some text."""
-    page.wait_for_function(
-        """() => {
-          const body = document.querySelector(
-            '[data-testid="assistant-message"][data-status="streaming"] [data-testid="message-body"]');
-          return body && body.textContent.length > 0;
-        }""",
-        timeout=120_000,
-    )

@@ -1,14 +1,13 @@
 """Waiting for the model, in the page: with one place at the model server, a second person's answer says where
 it stands in line, then streams when the first answer is stopped. Two people, two browser contexts."""
 
-import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import watched_context
-from tests.browser.steps import log_in, new_chat, send, verified_user, wait_answer
+from tests.browser.steps import log_in, new_chat, send, verified_user, wait_answer, wait_streaming_text
 from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.llm, pytest.mark.django_db(transaction=True)]
@@ -38,8 +37,7 @@ def test_a_waiting_answer_shows_its_place_in_line_then_streams(
     # It runs to max_tokens (~3 s here); counting to 1000 stopped after 52 tokens, over before bob asked on a fast CPU.
     send(page, "Write a very long story about a dragon and a knight.")
     expect(page.get_by_test_id("stop")).to_be_visible()
-    alice_answer = page.locator('[data-testid="assistant-message"] [data-testid="message-body"]')
-    alice_answer.filter(has_text=re.compile(r"\S")).wait_for()
+    wait_streaming_text(page)
 
     send(second_page, "Say hello.")
     waiting = second_page.get_by_test_id("queue-position")

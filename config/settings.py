@@ -316,7 +316,7 @@ RAG_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("RAG_ZIP_MAX_UNCOMPRESSED_BYTES", defau
 RAG_ZIP_MAX_RATIO = env.int("RAG_ZIP_MAX_RATIO", default=100)  # expanded/compressed size of one entry
 RAG_EXTRACT_TIMEOUT_SECONDS = env.float("RAG_EXTRACT_TIMEOUT_SECONDS", default=60.0)  # parser process, ingestion
 RAG_PROBE_TIMEOUT_SECONDS = env.float("RAG_PROBE_TIMEOUT_SECONDS", default=10.0)  # parser process, at upload
-RAG_EXTRACT_MEMORY_MB = env.int("RAG_EXTRACT_MEMORY_MB", default=1024)  # address-space limit of the parser
+RAG_EXTRACT_MEMORY_MB = env.int("RAG_EXTRACT_MEMORY_MB", default=1024)  # what one parse may add to the parser process
 RAG_INGEST_MAX_ATTEMPTS = env.int("RAG_INGEST_MAX_ATTEMPTS", default=3)  # then a document is failed for good
 # Ingestion writes its stage, percent and time left on the document at most this often (and at each new stage).
 RAG_PROGRESS_INTERVAL_MS = env.int("RAG_PROGRESS_INTERVAL_MS", default=500)

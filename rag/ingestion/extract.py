@@ -1,19 +1,16 @@
 """Stage 1: what kind of file this is (from its bytes, not only its name), whether it is safe to open, and its
-text. Every parser, plain text included, runs in a child process with hard time and memory limits: only the
-bounded, linear-time sniffing of a file's first bytes happens in the calling process."""
+text. Every parser, plain text included, runs in a process of its own (forked by the parser zygote) with hard time
+and memory limits: only the bounded, linear-time sniffing of a file's first bytes happens in the calling process."""
 
 import json
 import re
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
-
 from rag.conf import float_setting, int_setting
 from rag.errors import DocumentUnreadable, UnsupportedDocumentType
+from rag.ingestion.parser_zygote import ParseTimeout, ZygoteUnavailable, zygote
 from rag.ingestion.parsers import TextBlock
 from rag.models import Document
 
@@ -152,32 +149,24 @@ def extract(path: Path, kind: str, *, probe: bool = False) -> Extracted:
 
 
 def _extract_in_child(path: Path, kind: str, *, timeout: float, probe: bool) -> Extracted:
-    command = [
-        sys.executable,
-        "-m",
-        "rag.ingestion.extract_child",
-        kind,
-        str(path),
-        str(int_setting("RAG_MAX_PAGES")),
-        str(int_setting("RAG_EXTRACT_MEMORY_MB")),
-        "probe" if probe else "full",
-        str(int(timeout) + 1),
-    ]
+    request = {
+        "kind": kind,
+        "path": str(path),
+        "max_pages": int_setting("RAG_MAX_PAGES"),
+        "memory_mb": int_setting("RAG_EXTRACT_MEMORY_MB"),
+        "probe": probe,
+        "cpu_seconds": int(timeout) + 1,
+    }
     try:
-        result = subprocess.run(  # noqa: S603  (our own interpreter and module; the path is ours, not the client's)
-            command,
-            capture_output=True,
-            timeout=timeout,
-            cwd=settings.BASE_DIR,
-            check=False,
-            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(settings.BASE_DIR), "PYTHONIOENCODING": "utf-8"},
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ExtractionFailed(f"Reading this file took longer than {timeout:g} s; it was stopped.") from exc
+        output = zygote.run(request, timeout=timeout)
+    except ParseTimeout:
+        raise ExtractionFailed(f"Reading this file took longer than {timeout:g} s; it was stopped.") from None
+    except ZygoteUnavailable:
+        raise ExtractionFailed("The document parser could not be started; try again later.") from None
     try:
-        payload = json.loads(result.stdout)
+        payload = json.loads(output)
     except ValueError:
-        raise ExtractionFailed(f"The {kind} parser crashed on this file (exit code {result.returncode}).") from None
+        raise ExtractionFailed(f"The {kind} parser crashed on this file (it ended without an answer).") from None
     if not payload["ok"]:
         raise ExtractionFailed(payload["detail"], extra={"reason": payload["code"]})
     blocks = [TextBlock(text, page, heading) for text, page, heading in payload["blocks"]]

@@ -7,13 +7,14 @@ import docx
 from pypdf import PdfReader, PdfWriter
 
 
-def pdf_bytes(pages: list[str]) -> bytes:
-    """A minimal valid PDF with one line of Helvetica text per page (no page text: an empty string)."""
+def pdf_bytes(pages: list[str], *, repeat: int = 1) -> bytes:
+    """A minimal valid PDF with one line of Helvetica text per page (no page text: an empty string), shown `repeat`
+    times (one text operator each: many make a file that takes its parser seconds to read)."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", "", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
     for text in pages:
         escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET" if text else ""
+        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj{f' 0 -1 Td ({escaped}) Tj' * (repeat - 1)} ET" if text else ""
         objects.append(f"<< /Length {len(stream.encode('latin-1'))} >>\nstream\n{stream}\nendstream")
         content_id = len(objects)
         objects.append(
@@ -32,6 +33,12 @@ def pdf_bytes(pages: list[str]) -> bytes:
     out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def slow_pdf_bytes(text: str = "Slow words.", *, operators: int = 50_000) -> bytes:
+    """A valid PDF that takes its parser long to read: one page of `operators` text operators (50,000: about a
+    second on a fast CPU; 5,000 about 0.1 s)."""
+    return pdf_bytes([text], repeat=operators)
 
 
 def encrypted_pdf_bytes(text: str) -> bytes:

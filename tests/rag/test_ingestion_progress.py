@@ -21,7 +21,7 @@ from rag.tasks import ingest_document
 from realtime_chat.accounts.models import User
 from tests.factories import UserFactory
 from tests.rag.factories import document_upload
-from tests.rag.files import pdf_bytes, station_log
+from tests.rag.files import slow_pdf_bytes, station_log
 
 STAGES = ["queued", "extracting", "chunking", "embedding", "indexing", "done"]
 
@@ -192,9 +192,10 @@ def test_cancel_of_a_queued_document_means_its_task_does_nothing(auth_client, us
 def test_a_failed_ingestion_says_why_and_can_be_retried(
     auth_client, user, settings, django_capture_on_commit_callbacks
 ):
-    settings.RAG_EXTRACT_TIMEOUT_SECONDS = 0.05  # the parser is stopped long before it finishes
+    settings.RAG_EXTRACT_TIMEOUT_SECONDS = 0.01  # the parser needs ten times that at least: it is stopped
+    slow = slow_pdf_bytes("Elspeth Marrow founded it.", operators=5_000)
     with django_capture_on_commit_callbacks(execute=True):
-        document = document_upload(user=user, name="slow.pdf", content=pdf_bytes(["Elspeth Marrow founded it."]))
+        document = document_upload(user=user, name="slow.pdf", content=slow)
     body = auth_client.get(detail(document.pk)).json()
     assert (body["status"], body["stage"], body["eta_seconds"]) == ("failed", "failed", None)
     assert "took longer than" in body["error"]

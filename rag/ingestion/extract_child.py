@@ -71,7 +71,7 @@ def serve(channel: socket.socket) -> int:
     """The zygote's loop: a request (JSON, with the answer pipe's write end passed along) in, the parsing
     process's pid out. Ends when the parent closes its end."""
     _preload()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the parsing processes: no zombies
+    signal.signal(signal.SIGCHLD, _reap)  # no zombies; waited for, so their CPU time counts as the zygote's
     while True:
         try:
             request, fds, _flags, _address = socket.recv_fds(channel, REQUEST_BYTES, 1)
@@ -90,6 +90,16 @@ def serve(channel: socket.socket) -> int:
             os._exit(_parse_in_fork(json.loads(request), fds[0]))
         os.close(fds[0])
         channel.sendall(str(pid).encode())
+
+
+def _reap(_signal: int, _frame: object) -> None:
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _parse_in_fork(request: dict, fd: int) -> int:

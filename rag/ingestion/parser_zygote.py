@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from django.conf import settings
 
@@ -49,6 +50,16 @@ class ParserZygote:
                 if not data:
                     return b"".join(parts)
                 parts.append(data)
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the zygote and of the parsing processes it has reaped (0 if none is running)."""
+        if self._process is None or self._owner != os.getpid():
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
 
     def stop(self) -> None:
         with self._lock:

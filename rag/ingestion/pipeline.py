@@ -64,6 +64,9 @@ def ingest_documents(documents: Sequence[Document]) -> IndexSnapshot | None:
             for document in documents
         ]
         for document, future in zip(documents, futures, strict=True):
+            if pending and not future.done():  # the parsers are behind: embed what is ready instead of waiting
+                stored += _embed_and_store(pending, embedder=embedder, progress=progress)
+                pending = []
             try:
                 item = _prepared(future, document=document, progress=progress)
             except DocumentUnreadable as exc:

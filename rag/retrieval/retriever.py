@@ -6,7 +6,9 @@ rank fusion); each can be switched off in settings, and an optional cross-encode
 model is loaded once per process; the indexes follow the database through `current_snapshot`.
 """
 
+import os
 from collections.abc import Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,6 +25,8 @@ from rag.retrieval.query import build_retrieval_query
 from rag.retrieval.rerank import rerank, reranker_enabled
 from rag.selectors import document_ids_searchable
 from realtime_chat.accounts.models import User
+
+_QUERY_POOL = ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0)), thread_name_prefix="rag-query")
 
 
 @dataclass(frozen=True)
@@ -49,17 +53,29 @@ def retrieve_for_user(
     follow-up), best first. Synchronous: async callers wrap it in `sync_to_async`."""
     if top_k <= 0:
         raise ValueError("top_k must be greater than 0")
-    allowed = document_ids_searchable(user=user)
-    if document_ids is not None:
-        allowed = sorted(set(allowed) & set(document_ids))  # narrows, never widens
     text = build_retrieval_query(query, history)
-    if not allowed or not text:
+    if not text:
         return []
-    return search_chunks(document_ids=np.array(allowed, dtype=np.int64), query=text, top_k=top_k)
+    vector = _query_vector_soon(text)
+    try:
+        allowed = document_ids_searchable(user=user)
+        if document_ids is not None:
+            allowed = sorted(set(allowed) & set(document_ids))  # narrows, never widens
+        if not allowed:
+            return []
+        return search_chunks(
+            document_ids=np.array(allowed, dtype=np.int64), query=text, top_k=top_k, query_vector=vector
+        )
+    finally:
+        if vector is not None:
+            vector.cancel()  # not needed after all (no document, nothing indexed): not encoded if not started yet
 
 
-def search_chunks(*, document_ids: np.ndarray, query: str, top_k: int) -> list[RetrievedChunk]:
-    """Fused search restricted to `document_ids`. Not scoped to a user: call `retrieve_for_user` instead."""
+def search_chunks(
+    *, document_ids: np.ndarray, query: str, top_k: int, query_vector: "Future[np.ndarray] | None" = None
+) -> list[RetrievedChunk]:
+    """Fused search restricted to `document_ids`. Not scoped to a user: call `retrieve_for_user` instead.
+    `query_vector`: the query's vector being encoded meanwhile (else it is encoded here)."""
     embedder = get_embedder()
     snapshot = current_snapshot(embedder.model_key)
     if snapshot.count == 0:
@@ -68,10 +84,14 @@ def search_chunks(*, document_ids: np.ndarray, query: str, top_k: int) -> list[R
     mask = snapshot.positions.mask(document_ids)
     dense_weight = float_setting("RAG_FUSION_DENSE_WEIGHT")
     rankings: list[tuple[list[int], list[float], float]] = []
-    if bool_setting("RAG_DENSE_ENABLED") and snapshot.dense is not None:
-        rankings.append((*_dense_ranking(snapshot.dense, snapshot, query, mask, candidates), dense_weight))
+    lexical = None  # searched first: the query's vector may still be being encoded on another core
     if bool_setting("RAG_BM25_ENABLED") and snapshot.bm25 is not None:
-        rankings.append((*_bm25_ranking(snapshot.bm25, snapshot, query, mask, candidates), 1.0 - dense_weight))
+        lexical = (*_bm25_ranking(snapshot.bm25, snapshot, query, mask, candidates), 1.0 - dense_weight)
+    if bool_setting("RAG_DENSE_ENABLED") and snapshot.dense is not None:
+        vector = query_vector.result() if query_vector is not None else _query_vector(snapshot.model_key, query)
+        rankings.append((*_dense_ranking(snapshot.dense, snapshot, vector, mask, candidates), dense_weight))
+    if lexical is not None:
+        rankings.append(lexical)
     fused = _fuse(rankings)
     allowed = set(document_ids.tolist())
     if not reranker_enabled():
@@ -88,11 +108,11 @@ def _fuse(rankings: list[tuple[list[int], list[float], float]]) -> list[tuple[in
 
 
 def _dense_ranking(
-    index: DenseIndex, snapshot: IndexSnapshot, query: str, mask: np.ndarray, k: int
+    index: DenseIndex, snapshot: IndexSnapshot, vector: np.ndarray, mask: np.ndarray, k: int
 ) -> tuple[list[int], list[float]]:
     found, scores = dense_search(
         index,
-        _query_vector(snapshot.model_key, query),
+        vector,
         mask=mask,
         k=k,
         ef_search=int_setting("RAG_HNSW_EF_SEARCH"),
@@ -105,6 +125,14 @@ def _bm25_ranking(
 ) -> tuple[list[int], list[float]]:
     found, scores = bm25_search(index, query, mask=mask, k=k)
     return snapshot.positions.chunk_ids[found].tolist(), scores.tolist()
+
+
+def _query_vector_soon(query: str) -> "Future[np.ndarray] | None":
+    """The query's vector, encoded on the query pool while the caller reads the user's scope and searches BM25:
+    on a second core, the encoding (a few ms, ONNX Runtime releases the interpreter) costs no wait of its own."""
+    if not bool_setting("RAG_DENSE_ENABLED"):
+        return None
+    return _QUERY_POOL.submit(_query_vector, get_embedder().model_key, query)
 
 
 @lru_cache(maxsize=512)

@@ -33,7 +33,7 @@ def document_get_owned(*, user: User, pk: int) -> Document:
 
 def document_ids_searchable(*, user: User) -> list[int]:
     """The ready documents whose chunks the retriever may return to `user`."""
-    return list(_searchable(user).values_list("id", flat=True))
+    return list(_searchable(user).order_by().values_list("id", flat=True))  # a set: no sort
 
 
 def documents_searchable_exist(*, user: User) -> bool:

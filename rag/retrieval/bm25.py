@@ -122,6 +122,7 @@ class Bm25Index:
 
     weights: sp.csc_matrix
     vocabulary: Vocabulary
+    term_max: np.ndarray  # each term's largest contribution to any entry: what it can add at most (MaxScore)
 
     @property
     def size(self) -> int:
@@ -146,7 +147,11 @@ def bm25_build(counts: TermCounts, vocabulary: Vocabulary, *, alive: np.ndarray 
     norm = K1 * (1 - B + B * counts.lengths[rows] / max(average, 1e-6))
     data = idf[matrix.indices] * tf * (K1 + 1) / (tf + norm)
     weights = sp.csr_matrix((data.astype(np.float32), matrix.indices, matrix.indptr), shape=matrix.shape).tocsc()
-    return Bm25Index(weights, vocabulary)
+    term_max = np.zeros(weights.shape[1], dtype=np.float32)
+    used = np.flatnonzero(np.diff(weights.indptr))
+    if len(used):  # a column's values run up to the next used column's first: empty columns hold none
+        term_max[used] = np.maximum.reduceat(weights.data, weights.indptr[used])
+    return Bm25Index(weights, vocabulary, term_max)
 
 
 def bm25_scores(index: Bm25Index, query: str) -> np.ndarray | None:
@@ -184,9 +189,11 @@ def _search_rare_terms_first(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The exact top `k` scored only on the entries holding a rare query term (MaxScore, Turtle and Flood 1995),
     or None when that cannot be proven. A common term (in more than COMMON_TERM_SHARE of the entries) can add at
-    most idf * (K1 + 1) to an entry's score; when the k-th best entry with a rare term already scores more than all
-    common terms could give an entry without one, no other entry can enter the top k. Common terms are then looked
-    up only for the candidates, so a query costs what its rare terms' postings cost, not a pass over every entry."""
+    most its largest weight to an entry's score; when the k-th best entry with a rare term already scores more than
+    all common terms could give an entry without one, no other entry can enter the top k. Common terms are then
+    looked up only for the candidates that could still make the top k (their rare terms' score plus what the common
+    terms could add reaches the k-th best rare-term score), so a query costs what its rare terms' postings cost,
+    not a pass over every entry."""
     weights = index.weights
     entries = weights.shape[0]
     frequency = np.diff(weights.indptr)
@@ -196,8 +203,7 @@ def _search_rare_terms_first(
     common = [term for term in ids if frequency[term] > COMMON_TERM_SHARE * entries]
     if not rare or not common:
         return None  # all rare: the plain path costs the same; all common: nothing to prune with
-    # an upper bound of each common term's contribution: idf is largest when the collection counts every entry
-    bound = float(sum(np.log1p((entries - frequency[t] + 0.5) / (frequency[t] + 0.5)) * (K1 + 1) for t in common))
+    bound = float(index.term_max[common].sum())  # the most the common terms can add to any entry
     rows = np.concatenate([weights.indices[weights.indptr[t] : weights.indptr[t + 1]] for t in rare])
     values = np.concatenate([weights.data[weights.indptr[t] : weights.indptr[t + 1]] for t in rare])
     if mask is not None:
@@ -207,6 +213,9 @@ def _search_rare_terms_first(
     if len(candidates) < k:
         return None
     scores = np.bincount(inverse, weights=values, minlength=len(candidates)).astype(np.float32)
+    floor = np.partition(scores, len(scores) - k)[len(scores) - k]  # the top k will score at least this
+    reachable = scores + bound >= floor
+    candidates, scores = candidates[reachable], scores[reachable]
     for term in common:
         postings = weights.indices[weights.indptr[term] : weights.indptr[term + 1]]
         at = np.minimum(np.searchsorted(postings, candidates), len(postings) - 1)

@@ -52,7 +52,8 @@ def test_counts_grown_by_a_delta_score_like_a_fresh_build_of_the_live_rows():
 
 
 def test_a_query_with_common_terms_ranks_as_scoring_every_entry_would():
-    """Common terms are looked up only for the entries holding a rare one (MaxScore): the same top k, masked too."""
+    """Common terms are looked up only for the entries holding a rare one that could still make the top k
+    (MaxScore): the same top k, masked too."""
     generator = np.random.default_rng(0)
     common = ["patient", "study", "result", "dose"]
     rare = [f"term{n}" for n in range(300)]
@@ -62,7 +63,10 @@ def test_a_query_with_common_terms_ranks_as_scoring_every_entry_would():
     ]
     index, _, _ = build(["Title"] * len(texts), texts)
     mask = generator.random(len(texts)) < 0.3
-    for query in ("patient study term7", "dose term12 term250 result", "patient dose", "term3"):
+    mixed = [  # one to three rare terms among common ones: the candidates that cannot make the top k are cut
+        " ".join([*generator.choice(common, 2), *generator.choice(rare, 1 + n % 3)]) for n in range(30)
+    ]
+    for query in ("patient study term7", "dose term12 term250 result", "patient dose", "term3", *mixed):
         scores = bm25_scores(index, query)
         for allowed in (None, mask):
             found, found_scores = bm25_search(index, query, mask=allowed, k=10)

@@ -144,9 +144,11 @@ def user_message_submit(
     author: User | None = None,
     can_write: bool = True,
     attachment_ids: Sequence[int] = (),
+    answering: bool = True,
 ) -> tuple[Message, bool]:
     """Validate, take the session's generation lock (if the assistant is asked) and save the user's message, in
-    one transaction. `can_write` is False for a viewer of a shared session: refused, nothing saved.
+    one transaction. `can_write` is False for a viewer of a shared session: refused, nothing saved. `answering`
+    is False when the assistant will not answer even if asked (the asker is over budget): no lock is taken.
 
     Returns `(message, duplicate)`: resending the same `client_id` (a client retrying after a dropped socket)
     returns the message saved the first time, with `duplicate` True, and takes no lock: nothing is to be answered.
@@ -173,7 +175,7 @@ def user_message_submit(
                 raise
             return _message_saved_before(session=session, client_id=client_id), True
         _check_rate(author_id=author_id)
-        if assistant_is_asked(session=session, content=content):
+        if answering and assistant_is_asked(session=session, content=content):
             _generation_lock_take(session, asker_id=author_id, **titled)
         else:
             ChatSession.objects.filter(pk=session.pk).update(updated_at=timezone.now(), **titled)

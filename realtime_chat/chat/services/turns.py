@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import transaction
 
 from rag.grounding import NOT_SEARCHED, Grounding, grounding_for, grounding_possible
 from realtime_chat.accounts.models import User
@@ -236,26 +237,35 @@ def _turn_open(
     """
     access = session_access(user=user, session_id=session_id)
     session = access.session
-    question, duplicate = user_message_submit(
-        session=session,
-        content=content,
-        client_id=client_id,
-        author=user,
-        can_write=access.can_write,
-        attachment_ids=attachments,
-    )
+    asked = assistant_is_asked(session=session, content=content)
+    refusal = None
+    if asked and access.can_write:
+        try:
+            token_budget_check(user=user)  # a read: decided before the writes, so a refused turn takes no lock
+        except BudgetExceeded as exc:
+            refusal = exc
+    # The question, the session's lock and the (empty, streaming) answer in one write transaction: SQLite lets one
+    # transaction write at a time, and when many people ask at once each turn queues for that once, not twice.
+    with transaction.atomic():
+        question, duplicate = user_message_submit(
+            session=session,
+            content=content,
+            client_id=client_id,
+            author=user,
+            can_write=access.can_write,
+            attachment_ids=attachments,
+            answering=refusal is None,
+        )
+        answer = None
+        if asked and refusal is None and not duplicate:
+            answer = assistant_message_start(session=session, model="", provider="", fallback_from=[], asked_by=user)
     if duplicate:
         return TurnOpened(session=session, question=question, duplicate=True)
     notice = remember_from_message(user=user, session_id=session.pk, content=question.content)
-    if not assistant_is_asked(session=session, content=question.content):
+    if refusal is not None:  # the question is saved; no model is called
+        return TurnOpened(session=session, question=question, refusal=refusal, notice=notice)
+    if answer is None:
         return TurnOpened(session=session, question=question, notice=notice)
-    try:
-        token_budget_check(user=user)
-    except BudgetExceeded as exc:  # before any model is called; the lock taken for the answer is freed
-        generation_lock_release(session_id=session.pk)
-        return TurnOpened(session=session, question=question, refusal=exc, notice=notice)
-    # Created now, not when the provider starts: one trip less to the database thread before the first token.
-    answer = assistant_message_start(session=session, model="", provider="", fallback_from=[], asked_by=user)
     opened = TurnOpened(session=session, question=question, answer=answer, notice=notice)
     try:
         opened.context = _turn_context(user=user, session=session, question=question, shared=access.shared)

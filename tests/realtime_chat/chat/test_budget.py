@@ -65,7 +65,7 @@ def test_a_real_turn_spends_the_budget_and_the_next_is_refused_but_saved(
     roles = list(session.messages.values_list("role", "content"))
     assert roles[-1] == ("user", "And again?") and [r for r, _ in roles].count("assistant") == 1
     session.refresh_from_db()
-    assert session.generating_since is None  # the lock taken for the refused answer was freed
+    assert session.generating_since is None  # no lock is taken for an answer that will not be given
     budget = token_budget_get(user=user)
     assert (budget.limit, budget.used, budget.remaining) == (1, spent, 0)
 

@@ -5,11 +5,13 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from realtime_chat.accounts.models import User
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.services.chat import GenerationsBusy, preferences_update, session_create
-from realtime_chat.chat.services.turns import chat_turn
+from realtime_chat.chat.services.turns import _turn_open, chat_turn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,3 +67,17 @@ async def test_questions_opened_side_by_side_still_respect_the_generation_cap(us
     assert (len(opened), len(refused)) == (2, 1)
     states = [await database_sync_to_async(session_state)(s.pk) for s in sessions]
     assert sorted(len(messages) for _, messages in states) == [0, 2, 2]  # question and answer, or nothing
+
+
+def test_a_turns_writes_before_the_provider_are_one_transaction(session, user) -> None:
+    """The question, the session's lock and the empty answer commit together: SQLite lets one transaction write at
+    a time, so when many people ask at once each turn queues for it once (twice cost the burst's first tokens)."""
+    with CaptureQueriesContext(connection) as captured:
+        opened = _turn_open(user=user, session_id=session.pk, content="One commit, please", client_id=None)
+    statements = [query["sql"].split()[0].upper() for query in captured.captured_queries]
+    assert statements.count("COMMIT") == 1
+    begin, commit = statements.index("BEGIN"), statements.index("COMMIT")
+    writes = [n for n, statement in enumerate(statements) if statement in {"INSERT", "UPDATE", "DELETE"}]
+    assert writes and all(begin < n < commit for n in writes)
+    assert opened.answer is not None and opened.context is not None
+    assert [m[:2] for m in session_state(session.pk)[1]] == [("user", "complete"), ("assistant", "streaming")]

@@ -13,7 +13,6 @@ from realtime_chat.accounts.models import User
 from realtime_chat.chat.frames import ErrorFrame
 from realtime_chat.chat.models import Message
 from realtime_chat.core.errors import ApplicationError
-from realtime_chat.core.metrics import REFUSED_TURNS
 
 
 class BudgetExceeded(ApplicationError):
@@ -71,5 +70,4 @@ def token_budget_check(*, user: User) -> None:
         return
     budget = token_budget_get(user=user)
     if budget.remaining == 0:
-        REFUSED_TURNS.labels(code=BudgetExceeded.code).inc()
         raise BudgetExceeded.of(budget)

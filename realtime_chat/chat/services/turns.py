@@ -46,6 +46,7 @@ from realtime_chat.chat.services.images import image_input_prepare
 from realtime_chat.chat.services.memories import memories_for_turn, memory_proposals, remember_from_message
 from realtime_chat.chat.services.personas import TurnSettings, session_persona, turn_settings
 from realtime_chat.core.database_threads import database_parallel_async
+from realtime_chat.core.metrics import REFUSED_TURNS
 from realtime_chat.llm.errors import GenerationInterrupted, NoProviderAvailable
 from realtime_chat.llm.factory import build_chain, token_counter
 from realtime_chat.llm.types import (
@@ -262,7 +263,8 @@ def _turn_open(
     if duplicate:
         return TurnOpened(session=session, question=question, duplicate=True)
     notice = remember_from_message(user=user, session_id=session.pk, content=question.content)
-    if refusal is not None:  # the question is saved; no model is called
+    if refusal is not None:  # the question is saved; no model is called (a retry or an invalid message never gets here)
+        REFUSED_TURNS.labels(code=refusal.code).inc()
         return TurnOpened(session=session, question=question, refusal=refusal, notice=notice)
     if answer is None:
         return TurnOpened(session=session, question=question, notice=notice)

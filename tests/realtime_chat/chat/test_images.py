@@ -157,6 +157,17 @@ def test_someone_elses_attachment_is_not_found_and_nothing_is_saved(
     assert not Message.objects.exists()
 
 
+@pytest.mark.parametrize("attachment_id", [2**63, 10**21])
+def test_an_id_beyond_any_key_is_not_found_not_a_server_error(
+    auth_client: APIClient, session: ChatSession, attachment_id: int
+) -> None:
+    """Found by the API fuzz: the driver refused to bind such an id (a 500); it names no attachment, so a 404."""
+    refused = post(auth_client, session, content="look", attachments=[attachment_id])
+    assert (refused["_status"], refused["code"]) == (404, "attachment_not_found")
+    assert refused["detail"] == f"Attachment {attachment_id} not found."
+    assert not Message.objects.exists()
+
+
 @pytest.mark.parametrize("attachments", [[0], [True], "1", [[1]], list(range(1, 70))])
 def test_malformed_attachment_lists_are_400(auth_client: APIClient, session: ChatSession, attachments: object) -> None:
     refused = post(auth_client, session, content="look", attachments=attachments)
@@ -191,6 +202,7 @@ async def test_socket_refuses_too_many_and_foreign_attachments_with_error_frames
     for attachments, code in [
         ([a.pk for a in mine], "too_many_attachments"),
         ([theirs.pk], "attachment_not_found"),
+        ([2**63], "attachment_not_found"),
         (["x"], "invalid_frame"),
     ]:
         await socket.send_json_to({"type": "message", "content": "look", "attachments": attachments})

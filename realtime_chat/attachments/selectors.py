@@ -2,13 +2,13 @@
 
 from collections.abc import Sequence
 
-from django.db import connection
 from django.db.models import Sum
 
 from realtime_chat.accounts.models import User
 from realtime_chat.attachments.access import readable_by
 from realtime_chat.attachments.models import Attachment
 from realtime_chat.core.errors import NotFound
+from realtime_chat.core.keys import fits_the_key
 
 
 class AttachmentNotFound(NotFound):
@@ -35,8 +35,7 @@ def attachments_of_uploader(*, user: User, attachment_ids: Sequence[int]) -> lis
     """The attachments `user` uploaded, in the order asked; one that is missing or someone else's is a NotFound
     naming it (the same words for both). Only your own uploads can be put in a message. An id beyond the key's
     range cannot exist: it is not asked for (the database driver would refuse to bind it)."""
-    low, high = connection.ops.integer_field_range(Attachment._meta.pk.get_internal_type())
-    possible = {i for i in attachment_ids if (low is None or i >= low) and (high is None or i <= high)}
+    possible = {i for i in attachment_ids if fits_the_key(Attachment, i)}
     found = {a.pk: a for a in Attachment.objects.filter(owner=user, pk__in=possible)}
     for attachment_id in attachment_ids:
         if attachment_id not in found:

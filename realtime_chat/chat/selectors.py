@@ -11,6 +11,7 @@ from django.db.models import Field, Model, Q, QuerySet
 from realtime_chat.accounts.models import User
 from realtime_chat.chat.models import ChatSession, Message, SessionMember
 from realtime_chat.core.errors import Forbidden, NotFound
+from realtime_chat.core.keys import fits_the_key
 from realtime_chat.llm.types import ChatMessage, Role
 
 SessionRole = Literal["owner", "member", "viewer"]
@@ -37,7 +38,7 @@ def session_access(*, user: User, session_id: int) -> SessionAccess:
     One hand-written query: every chat turn and every session endpoint starts here, and built by the ORM (two
     subqueries) it was a quarter of a turn's opening under cProfile."""
     session = None  # an id beyond the key column's range has no row (the ORM says so; a raw query would overflow)
-    if _fits_the_key_column(session_id):
+    if fits_the_key(ChatSession, session_id):
         session = next(iter(ChatSession.objects.raw(_session_access_sql(), [user.pk, session_id])), None)
     if session is not None:
         annotated: Any = session
@@ -62,11 +63,6 @@ def _session_access_sql() -> str:
         f"(SELECT m.{role} FROM {members} m WHERE m.{session_id} = s.{pk} AND m.{user_id} = %s LIMIT 1) "
         f"AS member_role FROM {sessions} s WHERE s.{pk} = %s"
     )
-
-
-def _fits_the_key_column(value: int) -> bool:
-    low, high = connection.ops.integer_field_range(ChatSession._meta.pk.get_internal_type())
-    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def _column(model: type[Model], name: str) -> str:

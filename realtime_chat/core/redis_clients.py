@@ -69,14 +69,9 @@ class LoopOutbox:
 
     async def execute(self, *command: Any) -> Any:
         """Run `command` after every command given before it; its reply (or its error, raised)."""
-        return await self.submit(*command)
-
-    def submit(self, *command: Any) -> asyncio.Future[Any]:
-        """Queue `command` now, after every command given before it; its reply (or error) when the future is
-        awaited. Commands given after this call run after it, so a caller may queue several and wait once."""
         done = asyncio.get_running_loop().create_future()
         self._put(command, done)
-        return done
+        return await done
 
     def put(self, *command: Any) -> None:
         """Run `command` after every command given before it, without waiting for it; a failure is logged."""

@@ -69,9 +69,14 @@ class LoopOutbox:
 
     async def execute(self, *command: Any) -> Any:
         """Run `command` after every command given before it; its reply (or its error, raised)."""
+        return await self.submit(*command)
+
+    def submit(self, *command: Any) -> asyncio.Future[Any]:
+        """Queue `command` now, after every command given before it; its reply (or error) when the future is
+        awaited. Commands given after this call run after it, so a caller may queue several and wait once."""
         done = asyncio.get_running_loop().create_future()
         self._put(command, done)
-        return await done
+        return done
 
     def put(self, *command: Any) -> None:
         """Run `command` after every command given before it, without waiting for it; a failure is logged."""
@@ -80,7 +85,17 @@ class LoopOutbox:
     def _put(self, command: tuple[Any, ...], done: asyncio.Future[Any] | None) -> None:
         self.queue.append((command, done))
         if self.sender is None or self.sender.done():
-            self.sender = asyncio.get_running_loop().create_task(self._send())
+            self._start_sender()
+
+    def _start_sender(self) -> None:
+        self.sender = asyncio.get_running_loop().create_task(self._send())
+        self.sender.add_done_callback(self._sender_done)
+
+    def _sender_done(self, sender: "asyncio.Task[None]") -> None:
+        """A sender cancelled (its loop shutting down cancels every task at once) leaves what was queued behind it
+        to a new one: a `finally` that queues an answer's last text during that sweep still gets its reply."""
+        if self.queue and sender is self.sender and not sender.get_loop().is_closed():
+            self._start_sender()
 
     async def _send(self) -> None:
         while self.queue:
@@ -90,6 +105,11 @@ class LoopOutbox:
                     for command, _ in batch:
                         pipe.execute_command(*command)
                     replies = await pipe.execute(raise_on_error=False)
+            except asyncio.CancelledError:  # cut off mid-way, its outcome unknown: each waiter is cancelled too
+                for _, done in batch:
+                    if done is not None:
+                        done.cancel()
+                raise
             except Exception as exc:  # noqa: BLE001  (every waiter gets it; the next batch tries again)
                 replies = [exc] * len(batch)
             for (command, done), reply in zip(batch, replies, strict=True):

@@ -422,12 +422,14 @@ async def _read(stream: EventStream, events: asyncio.Queue[StreamEvent | BaseExc
 async def _started(session: ChatSession, answer: Answer, event: Started) -> ServerFrame:
     message = answer.message
     message.model, message.provider, message.fallback_from = event.model, event.provider, list(event.fallback_from)
-    await answer_store().begin(session.pk, message_id=message.pk, model=event.model, provider=event.provider)
+    begun = answer_store().begin(session.pk, message_id=message.pk, model=event.model, provider=event.provider)
     start = frames.assistant_start(
         message_id=message.pk, model=event.model, provider=event.provider, fallback_from=event.fallback_from,
         persona_id=message.persona_id, persona_name=message.persona_name, memories_used=message.memories_used,
     )  # fmt: skip
-    return await _emit(session.pk, start)
+    sent = await _emit(session.pk, start)
+    await begun  # queued before the frame, awaited after it: one round trip to Redis for both
+    return sent
 
 
 class TokenBatch:
@@ -453,8 +455,10 @@ class TokenBatch:
         frame = frames.token(message_id=self.message_id, delta=delta, offset=self.offset)
         self.offset += len(delta)
         self.due = self.loop.time() + self.window
-        await answer_store().append(self.session_id, delta)
-        return await _emit(self.session_id, frame)
+        appended = answer_store().append(self.session_id, delta)  # kept before the frame goes out...
+        sent = await _emit(self.session_id, frame)
+        await appended  # ...and awaited after it: one round trip to Redis for both
+        return sent
 
 
 async def _fail(

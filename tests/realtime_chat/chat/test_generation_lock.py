@@ -91,8 +91,12 @@ def test_a_heartbeat_keeps_the_text_so_far_and_never_touches_a_finished_answer(u
 def test_a_takeover_keeps_the_text_the_answer_store_has_beyond_the_last_heartbeat(user: User, settings) -> None:
     session = generating(user, heartbeat_seconds_ago=settings.CHAT_GENERATION_STALE_SECONDS + 1)
     answer, store = answer_of(session), answer_store()
-    async_to_sync(store.begin)(session.pk, message_id=answer.pk, model="m", provider="p")
-    async_to_sync(store.append)(session.pk, "Once upon a time, a dragon")
+
+    async def stream_so_far() -> None:  # what the generating process had kept when it died
+        await store.begin(session.pk, message_id=answer.pk, model="m", provider="p")
+        await store.append(session.pk, "Once upon a time, a dragon")
+
+    async_to_sync(stream_so_far)()
     try:
         user_message_submit(session=session, content="Are you there?")
     finally:

@@ -4,6 +4,7 @@ default) or Redis (shared by every daphne process); both behave the same."""
 import asyncio
 
 import pytest
+import redis.asyncio as aioredis
 
 from realtime_chat.chat.answer_store import AnswerStore, LocalAnswerStore, RedisAnswerStore, Snapshot
 from realtime_chat.chat.broadcast import session_stop_request
@@ -35,6 +36,32 @@ async def test_a_new_answer_replaces_the_last_one(store: AnswerStore) -> None:
     await store.begin(9, message_id=2, model="m", provider="p")
     assert await store.snapshot(9) == Snapshot(2, "", "m", "p")
     await store.end(9)
+
+
+async def test_text_is_kept_when_append_is_called_not_when_it_is_awaited(store: AnswerStore) -> None:
+    """The turn appends a window's text, publishes its frame, then waits once for both: whatever is asked after
+    the append (a snapshot, another process's read after the frame) must already see the text."""
+    await store.begin(13, message_id=130, model="m", provider="p")
+    appended = store.append(13, "before its frame")
+    assert await store.snapshot(13) == Snapshot(130, "before its frame", "m", "p")
+    await appended
+    begun = store.begin(13, message_id=131, model="m", provider="p")
+    assert await store.snapshot(13) == Snapshot(131, "", "m", "p")
+    await begun
+    await store.end(13)
+
+
+async def test_a_failed_append_is_raised_where_it_is_awaited(redis_url: str) -> None:
+    store = RedisAnswerStore(redis_url)
+    await store.begin(14, message_id=140, model="m", provider="p")
+    other_client = aioredis.Redis.from_url(redis_url)
+    await other_client.delete("chat:answer:14:text")
+    await other_client.lpush("chat:answer:14:text", "not a string")  # APPEND to a list fails
+    appended = store.append(14, "lost")
+    with pytest.raises(aioredis.ResponseError):
+        await appended
+    await store.end(14)
+    await other_client.aclose()
 
 
 @pytest.mark.django_db

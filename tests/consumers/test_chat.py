@@ -18,6 +18,7 @@ from realtime_chat.accounts.services import token_pair_issue
 from realtime_chat.chat.frames import check_server_frame
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.services.chat import preferences_update, session_create
+from realtime_chat.core import rate_window
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ANY_TEXT = unittest.mock.ANY  # compares equal to the human-readable detail, whatever its wording
@@ -176,8 +177,12 @@ async def test_strangers_session_and_missing_session_close_the_same_way(session:
         assert await closed_with(missing) == CLOSE_NOT_FOUND
 
 
-async def test_too_many_connections_a_minute_close_4429(session: ChatSession, user: User, settings) -> None:
+async def test_too_many_connections_a_minute_close_4429(
+    session: ChatSession, user: User, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings.CHAT_CONNECTIONS_PER_MINUTE = 2
+    moment = rate_window.now()
+    monkeypatch.setattr(rate_window, "now", lambda: moment)  # all three in one window, even across a minute's end
     for _ in range(2):
         socket = await authed_socket(user, session.pk)
         await socket.disconnect()

@@ -4,8 +4,6 @@ thousand sockets connecting at once do (redis-py's default pool failed them with
 import asyncio
 import uuid
 
-import pytest
-
 from realtime_chat.core.redis_clients import MAX_CONNECTIONS, LoopOutbox, LoopRedis
 
 

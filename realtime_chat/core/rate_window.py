@@ -3,16 +3,24 @@
 Each window has a counter of its own (the window's number is part of the key), so a limit always lifts when the
 window ends, whatever a counter's lifetime. Django's async `aincr` is a read followed by a write, which is neither
 atomic nor keeps the counter's expiry (it is written again with the cache's default timeout): this counts on
-Redis with INCR and EXPIRE in one MULTI/EXEC, and in the local-memory cache (one process) under a lock.
+Redis with SET NX EX then INCR on one connection (the counter is born with its expiry and INCR keeps it), and in
+the local-memory cache (one process) under a lock.
+
+On Redis the count goes through the process's own clients, never the cache's: Django keeps a cache object per
+thread and per asyncio task, each with a connection pool of its own, so every socket and every message opened a new
+connection to Redis (and kept it until collected).
 """
 
 import threading
 import time
+from functools import cache as once
 
-from asgiref.sync import sync_to_async
+import redis
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
+
+from realtime_chat.core.redis_clients import shared_redis
 
 _local_lock = threading.Lock()
 
@@ -25,29 +33,45 @@ def now() -> float:
 async def hits_within_limit(key: str, *, limit: int, window_seconds: int, cache_alias: str = "default") -> bool:
     """Count one hit for `key` in the current window; True while the window's hits, this one included, are at most
     `limit`. A refused hit counts too, so hammering does not shorten the wait."""
-    hits = await sync_to_async(window_hit, thread_sensitive=False)(
-        key, window_seconds=window_seconds, cache_alias=cache_alias
-    )
+    cache, window_key = caches[cache_alias], _window_key(key, window_seconds)
+    if isinstance(cache, RedisCache):  # on the loop's ordered outbox: one round trip, shared with the others
+        full_key = cache.make_and_validate_key(window_key)
+        outbox = shared_redis(_redis_location(cache)).outbox()
+        outbox.put("SET", full_key, 0, "EX", window_seconds, "NX")
+        hits = int(await outbox.execute("INCR", full_key))
+    else:
+        hits = _local_hit(cache, window_key, window_seconds)  # in memory, under a lock held for microseconds
     return hits <= limit
 
 
 def window_hit(key: str, *, window_seconds: int, cache_alias: str = "default") -> int:
     """Count one hit for `key` in the current window and return the window's count so far."""
-    cache = caches[cache_alias]
-    window_key = f"rate:{key}:{window_seconds}:{int(now() // window_seconds)}"
+    cache, window_key = caches[cache_alias], _window_key(key, window_seconds)
     if isinstance(cache, RedisCache):
         return _redis_hit(cache, window_key, window_seconds)
     return _local_hit(cache, window_key, window_seconds)
 
 
+def _window_key(key: str, window_seconds: int) -> str:
+    return f"rate:{key}:{window_seconds}:{int(now() // window_seconds)}"
+
+
+def _redis_location(cache: RedisCache) -> str:
+    return cache._servers[0]  # type: ignore[attr-defined]  # the server Django's RedisCache writes to
+
+
+@once
+def _sync_redis(url: str) -> redis.Redis:
+    """One client (and pool) per process for the threads that count hits."""
+    return redis.Redis.from_url(url)
+
+
 def _redis_hit(cache: RedisCache, window_key: str, window_seconds: int) -> int:
     full_key = cache.make_and_validate_key(window_key)  # prefixed and versioned, as the cache's own keys
-    # Django's RedisCache has no public way to run a pipeline; its client is the redis-py client it uses itself.
-    client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
-    with client.pipeline(transaction=True) as pipeline:
+    with _sync_redis(_redis_location(cache)).pipeline(transaction=False) as pipeline:
+        pipeline.set(full_key, 0, ex=window_seconds, nx=True)
         pipeline.incr(full_key)
-        pipeline.expire(full_key, window_seconds)  # outlives the window it counts: the next has a key of its own
-        hits, _ = pipeline.execute()
+        _, hits = pipeline.execute()
     return int(hits)
 
 

@@ -78,3 +78,28 @@ def test_on_redis_a_counter_lives_no_longer_than_its_window(settings, redis_url:
     (key,) = client.keys("*rate:user:1:*")
     assert int(client.get(key) or 0) == 3
     assert 0 < client.ttl(key) <= WINDOW
+
+
+def _connections_opened(client: redis.Redis) -> int:
+    return int(client.info("stats")["total_connections_received"])
+
+
+@pytest.mark.usefixtures("clock")
+async def test_on_redis_hits_from_many_sockets_share_the_process_connections(settings, redis_url: str) -> None:
+    """Django keeps a cache object, and a connection pool, per task and thread: counting through it opened a new
+    connection to Redis for every socket that connected and every message sent."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    observer = redis.Redis.from_url(redis_url)
+    await hits_within_limit("warm-up", limit=1, window_seconds=WINDOW)
+    await asyncio.to_thread(window_hit, "warm-up", window_seconds=WINDOW)
+    before = _connections_opened(observer)
+
+    async def one_socket(number: int) -> None:  # a task of its own, as each consumer is
+        await hits_within_limit(f"user:{number}", limit=5, window_seconds=WINDOW)
+        await asyncio.to_thread(window_hit, f"user:{number}", window_seconds=WINDOW)
+
+    await asyncio.gather(*(asyncio.create_task(one_socket(n)) for n in range(30)))
+
+    assert _connections_opened(observer) - before <= 2  # the pools' own growth under concurrency, not one a task
+    assert [await hits_within_limit(f"user:{n}", limit=5, window_seconds=WINDOW) for n in (0, 29)] == [True, True]
+    assert int(observer.get(next(iter(observer.keys("*rate:user:29:*")))) or 0) == 3

@@ -136,7 +136,7 @@ if PRODUCTION and not REDIS_URL:
 # capacity (100) silently drops group messages once full, which can lose `assistant.end` when a client is slow.
 CHANNEL_CAPACITY = env.int("CHANNEL_CAPACITY", default=5000)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "realtime_chat.core.cache_backends.SharedRedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "realtime_chat.core.channel_layer.WaitingRedisChannelLayer",  # channels_redis, blocking pool

@@ -6,16 +6,13 @@ atomic nor keeps the counter's expiry (it is written again with the cache's defa
 Redis with SET NX EX then INCR on one connection (the counter is born with its expiry and INCR keeps it), and in
 the local-memory cache (one process) under a lock.
 
-On Redis the count goes through the process's own clients, never the cache's: Django keeps a cache object per
-thread and per asyncio task, each with a connection pool of its own, so every socket and every message opened a new
-connection to Redis (and kept it until collected).
+On Redis, the socket limit (counted on the event loop) goes through the loop's ordered outbox: no thread hop, and
+its round trip is shared with the other commands in flight.
 """
 
 import threading
 import time
-from functools import cache as once
 
-import redis
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
@@ -60,15 +57,11 @@ def _redis_location(cache: RedisCache) -> str:
     return cache._servers[0]  # type: ignore[attr-defined]  # the server Django's RedisCache writes to
 
 
-@once
-def _sync_redis(url: str) -> redis.Redis:
-    """One client (and pool) per process for the threads that count hits."""
-    return redis.Redis.from_url(url)
-
-
 def _redis_hit(cache: RedisCache, window_key: str, window_seconds: int) -> int:
     full_key = cache.make_and_validate_key(window_key)  # prefixed and versioned, as the cache's own keys
-    with _sync_redis(_redis_location(cache)).pipeline(transaction=False) as pipeline:
+    # Django's RedisCache has no public way to run a pipeline; its client is the redis-py client it uses itself.
+    client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
+    with client.pipeline(transaction=False) as pipeline:
         pipeline.set(full_key, 0, ex=window_seconds, nx=True)
         pipeline.incr(full_key)
         _, hits = pipeline.execute()

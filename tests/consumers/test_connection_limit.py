@@ -11,6 +11,8 @@ from realtime_chat.chat.models import ChatSession
 from realtime_chat.core import rate_window
 from tests.consumers.test_chat import access_token, open_socket
 
+REDIS_CACHE = "realtime_chat.core.cache_backends.SharedRedisCache"  # the product's, as settings.py sets it
+
 pytestmark = pytest.mark.django_db(transaction=True)
 PER_MINUTE = 60
 
@@ -19,7 +21,7 @@ PER_MINUTE = 60
 def cache_backend(request: pytest.FixtureRequest, settings) -> str:
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+        settings.CACHES = {"default": {"BACKEND": REDIS_CACHE, "LOCATION": url}}
     from django.core.cache import cache
 
     cache.clear()

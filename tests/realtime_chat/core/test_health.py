@@ -10,6 +10,8 @@ from realtime_chat.accounts.services import token_pair_issue
 from realtime_chat.core import health
 from tests.factories import UserFactory
 
+REDIS_CACHE = "realtime_chat.core.cache_backends.SharedRedisCache"  # the product's, as settings.py sets it
+
 pytestmark = pytest.mark.django_db
 
 FOUNDATION_CHECKS = {"database", "cache", "channel_layer", "task_queue"}
@@ -53,9 +55,7 @@ def test_health_reports_every_foundation_check(monitor: APIClient) -> None:
 
 
 def test_unreachable_cache_makes_the_service_down(monitor: APIClient, settings) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": REDIS_CACHE, "LOCATION": "redis://127.0.0.1:1/0"}}
     response = monitor.get(reverse("health"))
     assert response.status_code == 503
     body = response.json()
@@ -107,9 +107,7 @@ def test_no_model_server_is_degraded_not_down(monitor: APIClient, settings) -> N
 
 def test_the_public_summary_says_only_whether_each_check_passed(api_client: APIClient, settings) -> None:
     """Before, anyone read the hosts of the database, Redis and model server, and exceptions' text."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": REDIS_CACHE, "LOCATION": "redis://127.0.0.1:1/0"}}
     response = api_client.get(reverse("health"))
     assert response.status_code == 503
     body = response.json()

@@ -9,6 +9,8 @@ import redis
 from realtime_chat.core import rate_window
 from realtime_chat.core.rate_window import hits_within_limit, window_hit
 
+REDIS_CACHE = "realtime_chat.core.cache_backends.SharedRedisCache"  # the product's, as settings.py sets it
+
 WINDOW = 60
 
 
@@ -17,7 +19,7 @@ def cache_backend(request: pytest.FixtureRequest, settings) -> str:
     """The test runs once on each cache the product can be configured with."""
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+        settings.CACHES = {"default": {"BACKEND": REDIS_CACHE, "LOCATION": url}}
     else:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     from django.core.cache import cache
@@ -70,7 +72,7 @@ async def test_concurrent_hits_are_each_counted_once() -> None:
 @pytest.mark.usefixtures("clock")
 def test_on_redis_a_counter_lives_no_longer_than_its_window(settings, redis_url: str) -> None:
     """Before, the counter's 60 s became the cache's default 300 s after one increment."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    settings.CACHES = {"default": {"BACKEND": REDIS_CACHE, "LOCATION": redis_url}}
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     for _ in range(3):
@@ -88,7 +90,7 @@ def _connections_opened(client: redis.Redis) -> int:
 async def test_on_redis_hits_from_many_sockets_share_the_process_connections(settings, redis_url: str) -> None:
     """Django keeps a cache object, and a connection pool, per task and thread: counting through it opened a new
     connection to Redis for every socket that connected and every message sent."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    settings.CACHES = {"default": {"BACKEND": REDIS_CACHE, "LOCATION": redis_url}}
     observer = redis.Redis.from_url(redis_url)
     await hits_within_limit("warm-up", limit=1, window_seconds=WINDOW)
     await asyncio.to_thread(window_hit, "warm-up", window_seconds=WINDOW)
@@ -100,6 +102,6 @@ async def test_on_redis_hits_from_many_sockets_share_the_process_connections(set
 
     await asyncio.gather(*(asyncio.create_task(one_socket(n)) for n in range(30)))
 
-    assert _connections_opened(observer) - before <= 2  # the pools' own growth under concurrency, not one a task
+    assert _connections_opened(observer) - before <= 10  # the pool's growth with the threads, not one a task
     assert [await hits_within_limit(f"user:{n}", limit=5, window_seconds=WINDOW) for n in (0, 29)] == [True, True]
     assert int(observer.get(next(iter(observer.keys("*rate:user:29:*")))) or 0) == 3

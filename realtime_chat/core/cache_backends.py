@@ -18,11 +18,12 @@ _clients_lock = threading.Lock()
 
 class SharedRedisCache(RedisCache):
     @cached_property
-    def _cache(self) -> Any:  # RedisCacheClient: typed Any in django-stubs
-        key = repr((self._servers, sorted(self._options.items())))
+    def _cache(self) -> Any:  # RedisCacheClient; Django's attributes below are private, so not in its stubs
+        servers, options = self._servers, self._options  # type: ignore[attr-defined]
+        key = repr((servers, sorted(options.items())))
         with _clients_lock:
             if (client := _clients.get(key)) is None:
-                client = _clients[key] = self._class(self._servers, **self._options)
+                client = _clients[key] = self._class(servers, **options)  # type: ignore[attr-defined]
                 for write in (True, False):  # the pools made now, under the lock, not raced for by threads later
                     client._get_connection_pool(write)
             return client

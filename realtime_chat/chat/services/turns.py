@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -427,9 +427,7 @@ async def _started(session: ChatSession, answer: Answer, event: Started) -> Serv
         message_id=message.pk, model=event.model, provider=event.provider, fallback_from=event.fallback_from,
         persona_id=message.persona_id, persona_name=message.persona_name, memories_used=message.memories_used,
     )  # fmt: skip
-    sent = await _emit(session.pk, start)
-    await begun  # queued before the frame, awaited after it: one round trip to Redis for both
-    return sent
+    return await _emit_stored(session.pk, start, stored=begun)
 
 
 class TokenBatch:
@@ -455,10 +453,8 @@ class TokenBatch:
         frame = frames.token(message_id=self.message_id, delta=delta, offset=self.offset)
         self.offset += len(delta)
         self.due = self.loop.time() + self.window
-        appended = answer_store().append(self.session_id, delta)  # kept before the frame goes out...
-        sent = await _emit(self.session_id, frame)
-        await appended  # ...and awaited after it: one round trip to Redis for both
-        return sent
+        appended = answer_store().append(self.session_id, delta)  # kept before the frame goes out
+        return await _emit_stored(self.session_id, frame, stored=appended)
 
 
 async def _fail(
@@ -521,6 +517,25 @@ def _answer_save(*, message: Message, **fields: Any) -> tuple[Message, MessageDa
 async def _emit(session_id: int, frame: Frame, *, only_user: str | None = None) -> Frame:
     await session_broadcast(session_id, frame, only_user=only_user)
     return frame
+
+
+async def _emit_stored(session_id: int, frame: Frame, *, stored: Awaitable[object]) -> Frame:
+    """Send `frame`, then wait for the answer-store write queued before it: one round trip to Redis for both. If
+    sending fails, the write's outcome is retrieved all the same (the turn is failing; asyncio would log it unseen).
+    """
+    try:
+        sent = await _emit(session_id, frame)
+    except BaseException:
+        if isinstance(stored, asyncio.Future):
+            stored.add_done_callback(_outcome_retrieved)
+        raise
+    await stored
+    return sent
+
+
+def _outcome_retrieved(future: asyncio.Future[object]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _ms_since(start: float) -> float:

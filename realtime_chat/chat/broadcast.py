@@ -6,6 +6,7 @@ to the state change it reports (as Zulip's actions do); every frame type is cove
 """
 
 import json
+from collections.abc import Awaitable
 
 from realtime_chat.chat.frames import ServerFrame
 from realtime_chat.core.channel_layer import channel_layer
@@ -29,8 +30,10 @@ async def session_broadcast(
     except_user: str | None = None,
     except_channel: str | None = None,
     only_user: str | None = None,
+    after: Awaitable[object] | None = None,
 ) -> None:
-    """Send a server frame to every socket open on the session (all tabs, all daphne processes).
+    """Send a server frame to every socket open on the session (all tabs, all daphne processes); `after`: the
+    answer-store write it reports, queued before it (see `core.fanout.group_send`).
 
     The frame travels as its JSON text, encoded once here: each socket sends it as it is instead of encoding it
     again, and Redis carries a string more cheaply than the nested dict.
@@ -46,7 +49,7 @@ async def session_broadcast(
         event["except_channel"] = except_channel  # a socket told directly
     if frame["type"] == "token":
         event["span"] = (frame["message_id"], frame["offset"], frame["offset"] + len(frame["delta"]))
-    await group_send(session_group(session_id), event)
+    await group_send(session_group(session_id), event, after=after)
 
 
 async def session_stop_request(session_id: int) -> None:

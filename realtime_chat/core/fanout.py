@@ -18,7 +18,7 @@ import logging
 import os
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from functools import cache
 from typing import Any, Protocol
 
@@ -62,11 +62,29 @@ async def group_leave(group: str, receiver: Receiver) -> None:
         await _bus(settings.REDIS_URL).unsubscribe(group)
 
 
-async def group_send(group: str, event: Event) -> None:
-    """To the group's receivers here at once; to other processes' in the loop's next pipeline to Redis."""
-    await _deliver_here(group, event)
-    if settings.REDIS_URL:
-        await _bus(settings.REDIS_URL).publish(group, event)
+async def group_send(group: str, event: Event, *, after: Awaitable[object] | None = None) -> None:
+    """To the group's receivers here at once; to other processes' in the loop's next pipeline to Redis.
+
+    `after`: a write the event reports (an answer's text), queued in the same outbox before this call. No reader
+    may see what a crash could still lose: other processes get the event after Redis applied the write (the
+    outbox keeps order), this one's receivers once the write's reply is back; both in the one round trip.
+    """
+    published = _bus(settings.REDIS_URL).publish(group, event) if settings.REDIS_URL else None
+    try:
+        if after is not None:
+            await after
+        await _deliver_here(group, event)
+    except BaseException:
+        if published is not None:  # the caller is failing: the publish's outcome is retrieved all the same
+            published.add_done_callback(_outcome_retrieved)
+        raise
+    if published is not None:
+        await published
+
+
+def _outcome_retrieved(future: "asyncio.Future[Any]") -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def local_receivers(group: str) -> int:
@@ -112,8 +130,9 @@ class RedisBus:
         # subscription would be made on a connection nobody reads. Commands are sent one at a time.
         self.sending = asyncio.Lock()
 
-    async def publish(self, group: str, event: Event) -> None:
-        await self.outbox.execute("PUBLISH", CHANNEL_PREFIX + group, self.origin + json.dumps(event).encode())
+    def publish(self, group: str, event: Event) -> "asyncio.Future[Any]":
+        """Queued now, behind every command given before it; its reply when awaited."""
+        return self.outbox.submit("PUBLISH", CHANNEL_PREFIX + group, self.origin + json.dumps(event).encode())
 
     async def subscribe(self, group: str) -> None:
         count = self.joined.get(group, 0)

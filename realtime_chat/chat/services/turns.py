@@ -427,7 +427,7 @@ async def _started(session: ChatSession, answer: Answer, event: Started) -> Serv
         message_id=message.pk, model=event.model, provider=event.provider, fallback_from=event.fallback_from,
         persona_id=message.persona_id, persona_name=message.persona_name, memories_used=message.memories_used,
     )  # fmt: skip
-    return await _emit_stored(session.pk, start, stored=begun)
+    return await _emit(session.pk, start, after=begun)  # its text kept before any reader sees it
 
 
 class TokenBatch:
@@ -453,8 +453,8 @@ class TokenBatch:
         frame = frames.token(message_id=self.message_id, delta=delta, offset=self.offset)
         self.offset += len(delta)
         self.due = self.loop.time() + self.window
-        appended = answer_store().append(self.session_id, delta)  # kept before the frame goes out
-        return await _emit_stored(self.session_id, frame, stored=appended)
+        appended = answer_store().append(self.session_id, delta)
+        return await _emit(self.session_id, frame, after=appended)  # kept before any reader sees it
 
 
 async def _fail(
@@ -514,28 +514,11 @@ def _answer_save(*, message: Message, **fields: Any) -> tuple[Message, MessageDa
     return message, message_data(message)
 
 
-async def _emit(session_id: int, frame: Frame, *, only_user: str | None = None) -> Frame:
-    await session_broadcast(session_id, frame, only_user=only_user)
+async def _emit(
+    session_id: int, frame: Frame, *, only_user: str | None = None, after: Awaitable[object] | None = None
+) -> Frame:
+    await session_broadcast(session_id, frame, only_user=only_user, after=after)
     return frame
-
-
-async def _emit_stored(session_id: int, frame: Frame, *, stored: Awaitable[object]) -> Frame:
-    """Send `frame`, then wait for the answer-store write queued before it: one round trip to Redis for both. If
-    sending fails, the write's outcome is retrieved all the same (the turn is failing; asyncio would log it unseen).
-    """
-    try:
-        sent = await _emit(session_id, frame)
-    except BaseException:
-        if isinstance(stored, asyncio.Future):
-            stored.add_done_callback(_outcome_retrieved)
-        raise
-    await stored
-    return sent
-
-
-def _outcome_retrieved(future: asyncio.Future[object]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 def _ms_since(start: float) -> float:

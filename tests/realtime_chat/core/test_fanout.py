@@ -157,3 +157,27 @@ async def test_many_sockets_joining_at_once_all_hear_other_processes(redis_url: 
         assert [e["text"] for e in await inbox.next_count(1)] == [group]
         await group_leave(group, inbox)
     await other_process.aclose()
+
+
+async def test_an_event_reaches_no_receiver_before_the_write_it_reports_is_in_redis(
+    redis_url: str, settings: Any
+) -> None:
+    """A reader may see an answer's text only once Redis holds it: a process killed right after cannot lose it."""
+    settings.REDIS_URL = redis_url
+    group, key = _group(), f"test:fanout:{uuid.uuid4().hex}"
+    other_process = aioredis.Redis.from_url(redis_url)
+    seen_in_redis: list[bytes | None] = []
+
+    class ReadsRedis:
+        async def group_event(self, event: Event) -> None:
+            seen_in_redis.append(await other_process.get(key))
+
+    receiver = ReadsRedis()
+    await group_join(group, receiver)
+    written = shared_redis(redis_url).outbox().submit("APPEND", key, "Once upon a time")
+    await group_send(group, {"type": "chat.frame", "text": "Once upon a time"}, after=written)
+
+    assert seen_in_redis == [b"Once upon a time"]
+    await group_leave(group, receiver)
+    await other_process.delete(key)
+    await other_process.aclose()

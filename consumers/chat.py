@@ -13,6 +13,7 @@ or deactivated user's socket does not outlive the token that opened it.
 import asyncio
 import json
 import logging
+import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -53,8 +54,14 @@ _opening: set[asyncio.Task[None]] = set()  # turns whose question is being saved
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    # No channel layer: the session's events reach this socket through `core.fanout` (a call here, one Redis
+    # subscription per process), so Channels' receive loop on the layer would only idle beside it, a task per
+    # socket; on channels_redis that loop sometimes ignored its cancellation and held a closing loop forever.
+    channel_layer_alias = None  # type: ignore[assignment]  # an alias not configured: Channels gives no layer
+
     async def connect(self) -> None:
         self.session_id: int = self.scope["url_route"]["kwargs"]["session_id"]
+        self.socket_id = uuid.uuid4().hex  # names this socket in presence and in events meant for all but it
         self.user: User | None = None
         # (message id, offset) of the snapshot this socket got: token frames up to that offset are not sent again.
         self.resumed_at: tuple[int, int] | None = None
@@ -77,7 +84,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 timer.cancel()
         if self.user is not None:
             await group_leave(session_group(self.session_id), self)
-            await presence_store().leave(self.session_id, self.channel_name, self.user.username)
+            await presence_store().leave(self.session_id, self.socket_id, self.user.username)
             await self._announce_presence()
 
     # --- Client frames ----------------------------------------------------------------------------
@@ -190,7 +197,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         while self.held:
             await self._forward(self.held.pop(0))
         self.held = None
-        await presence_store().join(self.session_id, self.channel_name, user.username)
+        await presence_store().join(self.session_id, self.socket_id, user.username)
         await self.send_json(frames.presence(online=await presence_store().online(self.session_id)))
         await self._announce_presence()
         self.presence_timer = asyncio.create_task(self._presence_refresh(user))
@@ -248,7 +255,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     def _excepted(self, event: Event) -> bool:
         """A frame for everyone but this socket (told directly) or but this socket's user (their own typing)."""
-        if "except_channel" in event and event["except_channel"] == self.channel_name:
+        if "except_socket" in event and event["except_socket"] == self.socket_id:
             return True
         if "only_user" in event and (self.user is None or event["only_user"] != self.user.username):
             return True  # one user's own news (their memories): never to a room's other people
@@ -260,14 +267,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         """Keep this socket's entry alive; and announce changes nobody else announced (a process that died)."""
         while True:
             await asyncio.sleep(PRESENCE_REFRESH_SECONDS)
-            await presence_store().join(self.session_id, self.channel_name, user.username)
+            await presence_store().join(self.session_id, self.socket_id, user.username)
             await self._announce_presence()
 
     async def _announce_presence(self) -> None:
         """Tell the session's sockets when its online set changed (this one has just been told directly)."""
         online = await presence_store().online(self.session_id)
         if await presence_store().announce(self.session_id, online):
-            await session_broadcast(self.session_id, frames.presence(online=online), except_channel=self.channel_name)
+            await session_broadcast(self.session_id, frames.presence(online=online), except_socket=self.socket_id)
 
     def _after_snapshot(self, text: str, span: tuple[int, int, int], resumed_at: tuple[int, int]) -> str:
         """A token frame of the answer this socket got a snapshot of: drop what the snapshot had, trim an overlap."""

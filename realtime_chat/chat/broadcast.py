@@ -1,5 +1,5 @@
-"""The one place that sends to a chat session's sockets (`core.fanout`) and to whatever generates its answer (the
-channel layer).
+"""The one place that sends to a chat session's sockets and to whatever generates its answer, in this process and
+in every other (`core.fanout`).
 
 By convention only the chat services call these functions, so every frame a client can receive is produced next
 to the state change it reports (as Zulip's actions do); every frame type is covered by a socket test.
@@ -9,7 +9,6 @@ import json
 from collections.abc import Awaitable
 
 from realtime_chat.chat.frames import ServerFrame
-from realtime_chat.core.channel_layer import channel_layer
 from realtime_chat.core.fanout import group_send
 
 
@@ -28,7 +27,7 @@ async def session_broadcast(
     frame: ServerFrame,
     *,
     except_user: str | None = None,
-    except_channel: str | None = None,
+    except_socket: str | None = None,
     only_user: str | None = None,
     after: Awaitable[object] | None = None,
 ) -> None:
@@ -45,8 +44,8 @@ async def session_broadcast(
         event["except_user"] = except_user  # e.g. `typing`: everyone's sockets but that user's own
     if only_user is not None:
         event["only_user"] = only_user  # e.g. `memory.saved`: that user's sockets alone, never a room's others
-    if except_channel is not None:
-        event["except_channel"] = except_channel  # a socket told directly
+    if except_socket is not None:
+        event["except_socket"] = except_socket  # a socket told directly
     if frame["type"] == "token":
         event["span"] = (frame["message_id"], frame["offset"], frame["offset"] + len(frame["delta"]))
     await group_send(session_group(session_id), event, after=after)
@@ -54,7 +53,7 @@ async def session_broadcast(
 
 async def session_stop_request(session_id: int) -> None:
     """Ask whatever generates the session's answer to stop it, in whichever process it runs."""
-    await channel_layer().group_send(session_control_group(session_id), {"type": "chat.stop"})
+    await group_send(session_control_group(session_id), {"type": "chat.stop"})
 
 
 async def session_member_removed(session_id: int, username: str) -> None:

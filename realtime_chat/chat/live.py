@@ -1,7 +1,7 @@
 """Answers that belong to the session, not to the socket or request that asked for them.
 
 A turn is driven by a task of the process (`answer_detach`): closing the tab, reloading or losing the network
-cancels nothing; only `stop` (from any socket of the session, in any process: `stop_on_request`) or the
+cancels nothing; only `stop` (from any socket of the session, in any process: `stop_requests`) or the
 generation timeout ends an answer early. While it streams, its text so far is kept where every process can read
 it (`chat.answer_store`: Redis in production, this process's memory in the embedded default), appended once per flush
 window, so a socket that opens mid-answer gets a snapshot and continues from its offset. The generating process
@@ -9,9 +9,8 @@ beats (`heartbeat`); if it dies, the next message or the sweeper takes the lock 
 """
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -22,11 +21,9 @@ from realtime_chat.chat.broadcast import session_control_group, session_stop_req
 from realtime_chat.chat.frames import ServerFrame
 from realtime_chat.chat.selectors import session_access
 from realtime_chat.chat.services.chat import generation_heartbeat
-from realtime_chat.core.channel_layer import channel_layer
 from realtime_chat.core.errors import Forbidden
+from realtime_chat.core.fanout import Event, group_join, group_leave
 
-logger = logging.getLogger(__name__)
-LISTEN_RETRY_SECONDS = 1.0
 _detached: set[asyncio.Task[None]] = set()  # strong references: the event loop keeps only weak ones
 
 
@@ -66,31 +63,43 @@ async def answer_stop(*, user: User, session_id: int) -> None:
     await session_stop_request(session_id)
 
 
+class StopRequests:
+    """A session's `stop`, from any socket in any process, heard from before its question is announced until its
+    answer ends. A stop that lands while the prompt is still being built is kept, and cancels the answer as soon
+    as it runs (`cancelling_current_task`). It travels like every other event of the session (`core.fanout`)."""
+
+    def __init__(self, session_id: int) -> None:
+        self.group = session_control_group(session_id)
+        self.requested = False
+        self.target: asyncio.Task[object] | None = None
+
+    async def group_event(self, event: Event) -> None:
+        if event.get("type") == "chat.stop":
+            self.requested = True
+            if self.target is not None:
+                self.target.cancel()
+
+    @contextmanager
+    def cancelling_current_task(self) -> Iterator[None]:
+        """Within the block, a stop (or one that came before it) cancels the task running the block."""
+        self.target = asyncio.current_task()
+        if self.requested and self.target is not None:
+            self.target.cancel()
+        try:
+            yield
+        finally:
+            self.target = None
+
+
 @asynccontextmanager
-async def stop_on_request(session_id: int) -> AsyncIterator[None]:
-    """Cancel the current task when a `stop` for the session arrives, from any socket in any process."""
-    layer, group, target = channel_layer(), session_control_group(session_id), asyncio.current_task()
-    channel = await layer.new_channel()
-    await layer.group_add(group, channel)
-
-    async def listen() -> None:
-        while True:
-            try:
-                if (await layer.receive(channel)).get("type") == "chat.stop":
-                    break
-            except Exception:  # the layer's connection failed: keep listening, or `stop` would be lost for good
-                logger.exception("Listening for stop in session %s failed; listening again", session_id)
-                await asyncio.sleep(LISTEN_RETRY_SECONDS)
-        if target is not None:
-            target.cancel()
-
-    listener = asyncio.create_task(listen())
+async def stop_requests(session_id: int) -> AsyncIterator[StopRequests]:
+    stops = StopRequests(session_id)
+    await group_join(stops.group, stops)
     try:
-        yield
+        yield stops
     finally:
-        listener.cancel()
-        await asyncio.wait([listener], timeout=LISTEN_RETRY_SECONDS)  # gone before the answer is: nothing left over
-        await asyncio.shield(layer.group_discard(group, channel))
+        stops.target = None  # a stop arriving while the turn winds down has nothing left to cancel
+        await asyncio.shield(group_leave(stops.group, stops))
 
 
 @asynccontextmanager

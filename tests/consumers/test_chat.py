@@ -94,6 +94,15 @@ async def test_invalid_token_in_auth_frame_closes_4401(session: ChatSession, tok
     assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
 
 
+async def test_an_open_socket_has_no_task_waiting_on_the_channel_layer(session: ChatSession, user: User) -> None:
+    """A socket's events come through `core.fanout`: nothing of it idles on the channel layer (on channels_redis
+    that receive loop sometimes ignored its cancellation and held a closing event loop forever)."""
+    socket = await authed_socket(user, session.pk)
+    on_the_layer = [t for t in asyncio.all_tasks() if "ChannelLayer.receive" in t.get_coro().__qualname__]
+    assert on_the_layer == []
+    await socket.disconnect()
+
+
 async def test_first_frame_that_is_not_auth_closes_4401(session: ChatSession) -> None:
     socket = await open_socket(session.pk)
     await socket.send_json_to({"type": "message", "content": "hi"})

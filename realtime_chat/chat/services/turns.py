@@ -28,7 +28,7 @@ from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.broadcast import session_broadcast
 from realtime_chat.chat.budget import BudgetExceeded, token_budget_check
 from realtime_chat.chat.frames import AssistantEndFrame, MessageData, ServerFrame, TokenFrame
-from realtime_chat.chat.live import heartbeat, stop_on_request
+from realtime_chat.chat.live import StopRequests, heartbeat, stop_requests
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.prompting import PromptParts, build_prompt
 from realtime_chat.chat.selectors import message_history, session_access, speaker_named
@@ -154,51 +154,58 @@ async def chat_turn(
         return
     answer = Answer(message=opened.answer)
     try:
-        yield await _emit(session_id, created)
-        if opened.notice is not None:
-            yield await _tell_asker(session_id, opened, user)
-        async for frame in _answer(user=user, opened=opened, answer=answer, started=started):
-            yield frame
+        async with stop_requests(session_id) as stops:  # heard before anyone can see the turn and ask to stop it
+            yield await _emit(session_id, created)
+            if opened.notice is not None:
+                yield await _tell_asker(session_id, opened, user)
+            async for frame in _answer(user=user, opened=opened, answer=answer, started=started, stops=stops):
+                yield frame
     finally:
         if not answer.lock_released:
             await asyncio.shield(database_sync_to_async(generation_lock_release)(session_id=session_id))
 
 
-async def _answer(*, user: User, opened: TurnOpened, answer: Answer, started: float) -> AsyncIterator[ServerFrame]:
+async def _answer(
+    *, user: User, opened: TurnOpened, answer: Answer, started: float, stops: StopRequests
+) -> AsyncIterator[ServerFrame]:
     session, grounding = opened.session, NOT_SEARCHED
     try:
-        context = opened.context
-        if context is None:  # it could not be built (a duplicate, which has neither, never gets here)
-            raise opened.context_error or RuntimeError("the turn has no context")
-        prompt = context.prompt
-        grounding = context.grounding
-        question_images = list(opened.question.attachments.all())  # prefetched when the question was saved
-        images = await image_input_prepare(attachments=question_images, model=context.preferences.model or None)
-        if images.mode:
-            answer.message.image_input = images.mode  # saved with the answer
-            context.question = images.question(context.question)
-            if prompt is not None:  # built before the images' text was known
-                prompt = await sync_to_async(_prompt)(question=context.question, context=context, grounding=grounding)
-        if prompt is None:
-            grounding, prompt = await sync_to_async(_grounded_prompt)(user=user, context=context)
-        prompt = images.attach(prompt)
-        _record_who_answers(answer.message, context)
-        preferences = context.preferences
-        options = GenerationOptions(
-            model=preferences.model or None,
-            temperature=preferences.temperature,
-            top_p=preferences.top_p,
-            max_tokens=preferences.max_tokens,
-            passages=grounding.passages,
-            asker=str(user.pk),
-        )
-        async with (
-            stop_on_request(session.pk),
-            heartbeat(session_id=session.pk, message_id=answer.message.pk, text_so_far=lambda: answer.text),
-            asyncio.timeout(settings.CHAT_GENERATION_TIMEOUT_SECONDS),
-        ):
-            async for frame in _stream(session=session, prompt=prompt, options=options, answer=answer, started=started):
-                yield frame
+        with stops.cancelling_current_task():  # a stop from now on (or one heard already) ends the answer
+            context = opened.context
+            if context is None:  # it could not be built (a duplicate, which has neither, never gets here)
+                raise opened.context_error or RuntimeError("the turn has no context")
+            prompt = context.prompt
+            grounding = context.grounding
+            question_images = list(opened.question.attachments.all())  # prefetched when the question was saved
+            images = await image_input_prepare(attachments=question_images, model=context.preferences.model or None)
+            if images.mode:
+                answer.message.image_input = images.mode  # saved with the answer
+                context.question = images.question(context.question)
+                if prompt is not None:  # built before the images' text was known
+                    prompt = await sync_to_async(_prompt)(
+                        question=context.question, context=context, grounding=grounding
+                    )
+            if prompt is None:
+                grounding, prompt = await sync_to_async(_grounded_prompt)(user=user, context=context)
+            prompt = images.attach(prompt)
+            _record_who_answers(answer.message, context)
+            preferences = context.preferences
+            options = GenerationOptions(
+                model=preferences.model or None,
+                temperature=preferences.temperature,
+                top_p=preferences.top_p,
+                max_tokens=preferences.max_tokens,
+                passages=grounding.passages,
+                asker=str(user.pk),
+            )
+            async with (
+                heartbeat(session_id=session.pk, message_id=answer.message.pk, text_so_far=lambda: answer.text),
+                asyncio.timeout(settings.CHAT_GENERATION_TIMEOUT_SECONDS),
+            ):
+                async for frame in _stream(
+                    session=session, prompt=prompt, options=options, answer=answer, started=started
+                ):
+                    yield frame
     except TimeoutError:
         detail = f"The answer took longer than {settings.CHAT_GENERATION_TIMEOUT_SECONDS} s and was ended."
         async for frame in _fail(session, answer, grounding, started, "generation_timeout", detail, []):

@@ -2,13 +2,15 @@
 default) or Redis (shared by every daphne process); both behave the same."""
 
 import asyncio
+import json
 
 import pytest
 import redis.asyncio as aioredis
 
 from realtime_chat.chat.answer_store import AnswerStore, LocalAnswerStore, RedisAnswerStore, Snapshot
-from realtime_chat.chat.broadcast import session_stop_request
-from realtime_chat.chat.live import stop_on_request
+from realtime_chat.chat.broadcast import session_control_group, session_stop_request
+from realtime_chat.chat.live import stop_requests
+from realtime_chat.core.fanout import CHANNEL_PREFIX, local_receivers
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -64,14 +66,22 @@ async def test_a_failed_append_is_raised_where_it_is_awaited(redis_url: str) -> 
     await other_client.aclose()
 
 
-@pytest.mark.django_db
-async def test_a_stop_request_cancels_the_task_generating_that_sessions_answer_only() -> None:
-    async def generate(session_id: int) -> str:
-        async with stop_on_request(session_id):
-            await asyncio.sleep(30)
-        return "finished"
+@pytest.fixture(params=["memory", "redis"])
+def processes(request: pytest.FixtureRequest, settings) -> str:
+    """Where a stop travels: this process alone (the embedded default), or Redis to every process."""
+    settings.REDIS_URL = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    return str(request.param)
 
-    stopped, other = asyncio.create_task(generate(1)), asyncio.create_task(generate(2))
+
+async def _generate(session_id: int) -> str:
+    async with stop_requests(session_id) as stops:
+        with stops.cancelling_current_task():
+            await asyncio.sleep(30)
+    return "finished"
+
+
+async def test_a_stop_request_cancels_the_task_generating_that_sessions_answer_only(processes: str) -> None:
+    stopped, other = asyncio.create_task(_generate(1)), asyncio.create_task(_generate(2))
     await asyncio.sleep(0.05)  # both listen
     await session_stop_request(1)
     with pytest.raises(asyncio.CancelledError):
@@ -80,6 +90,19 @@ async def test_a_stop_request_cancels_the_task_generating_that_sessions_answer_o
     other.cancel()
     with pytest.raises(asyncio.CancelledError):
         await other
+    assert local_receivers(session_control_group(1)) == local_receivers(session_control_group(2)) == 0
+
+
+async def test_a_stop_from_another_process_cancels_the_answer_here(redis_url: str, settings) -> None:
+    settings.REDIS_URL = redis_url
+    generating = asyncio.create_task(_generate(3))
+    await asyncio.sleep(0.05)
+    other_process = aioredis.Redis.from_url(redis_url)
+    stop = json.dumps({"type": "chat.stop"}).encode()
+    await other_process.publish(CHANNEL_PREFIX + session_control_group(3), b"4242.other|" + stop)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(generating, timeout=5)
+    await other_process.aclose()
 
 
 async def test_an_abandoned_answers_text_is_taken_once_and_only_for_that_answer(store: AnswerStore) -> None:

@@ -1,7 +1,8 @@
 """The turn action itself (`chat_turn`), at the edges the socket tests cannot time: a cancel while the question
-is being saved, and a failure after it was saved but before any provider was asked."""
+is being saved, a stop before the answer runs, and a failure after it was saved but before any provider was asked."""
 
 import asyncio
+import json
 
 import pytest
 from channels.db import database_sync_to_async
@@ -9,9 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from realtime_chat.accounts.models import User
+from realtime_chat.chat.broadcast import session_group, session_stop_request
+from realtime_chat.chat.live import answer_follow
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.services.chat import GenerationsBusy, preferences_update, session_create
 from realtime_chat.chat.services.turns import _turn_open, chat_turn
+from realtime_chat.core.fanout import Event, group_join, group_leave
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,6 +43,35 @@ async def test_a_turn_cancelled_while_its_question_is_saved_frees_the_session(se
     assert refreshed.generating_since is None  # and the next message is not refused as busy
     frames = [frame async for frame in chat_turn(user=user, session_id=session.pk, content="Again")]
     assert frames[0]["type"] == "message.created"
+
+
+async def test_a_stop_sent_before_the_answer_runs_still_stops_it(session, user, settings) -> None:
+    """The stop button shows with `message.created`: a stop sent while the prompt is still being built (passages,
+    images) is kept, and ends the answer as soon as it runs."""
+    settings.OLLAMA_HOST = "http://127.0.0.1:9"  # nothing listens: the extractive last resort would answer at once
+    sockets = SessionSockets()
+    await group_join(session_group(session.pk), sockets)
+    turn = chat_turn(user=user, session_id=session.pk, content="Tell me a long story.")
+    assert (await anext(turn))["type"] == "message.created"
+    await session_stop_request(session.pk)
+    async for _ in answer_follow(turn):  # driven by a task of its own, as in production
+        pass
+    assert [f["type"] for f in sockets.frames] == ["message.created", "assistant.end"]
+    assert sockets.frames[-1]["message"]["status"] == Message.Status.CANCELLED
+    refreshed, messages = await database_sync_to_async(session_state)(session.pk)
+    assert [m[:2] for m in messages] == [("user", "complete"), ("assistant", "cancelled")]
+    assert refreshed.generating_since is None
+    await group_leave(session_group(session.pk), sockets)
+
+
+class SessionSockets:
+    """What every socket of the session is sent."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict] = []
+
+    async def group_event(self, event: Event) -> None:
+        self.frames.append(json.loads(event["text"]))
 
 
 async def test_a_failure_before_the_provider_ends_the_answer_as_an_error(session, user, settings) -> None:

@@ -72,23 +72,33 @@ class StopRequests:
         self.group = session_control_group(session_id)
         self.requested = False
         self.target: asyncio.Task[object] | None = None
+        self.cancelled = False  # the target was cancelled by a stop
 
     async def group_event(self, event: Event) -> None:
         if event.get("type") == "chat.stop":
             self.requested = True
-            if self.target is not None:
-                self.target.cancel()
+            self._cancel_target()
+
+    def _cancel_target(self) -> None:
+        if self.target is not None and not self.cancelled:
+            self.cancelled = self.target.cancel()
 
     @contextmanager
     def cancelling_current_task(self) -> Iterator[None]:
         """Within the block, a stop (or one that came before it) cancels the task running the block."""
         self.target = asyncio.current_task()
-        if self.requested and self.target is not None:
-            self.target.cancel()
+        if self.requested:
+            self._cancel_target()
         try:
             yield
         finally:
             self.target = None
+
+    def stopped(self) -> bool:
+        """Whether the cancellation being handled is a stop's alone: then it is withdrawn (`uncancel`), and the
+        answer ends like any other, for every caller (a socket, an SSE stream, a REST request). Call it once."""
+        task = asyncio.current_task()
+        return self.cancelled and task is not None and task.uncancel() == 0
 
 
 @asynccontextmanager

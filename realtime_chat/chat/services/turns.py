@@ -211,8 +211,10 @@ async def _answer(
         async for frame in _fail(session, answer, grounding, started, "generation_timeout", detail, []):
             yield frame
     except asyncio.CancelledError:
-        await asyncio.shield(_cancelled(session, answer, grounding, started))
-        raise
+        end = await asyncio.shield(_cancelled(session, answer, grounding, started))
+        if not stops.stopped():  # the process shutting down, say: cancelled it stays
+            raise
+        yield end
     except (GenerationInterrupted, NoProviderAvailable) as exc:
         reasons = list(getattr(exc, "reasons", ()))
         async for frame in _fail(session, answer, grounding, started, exc.code, exc.detail, reasons):
@@ -480,10 +482,10 @@ async def _fail(
     yield await _finish(answer.message, answer, grounding, Message.Status.ERROR, started, error=detail)
 
 
-async def _cancelled(session: ChatSession, answer: Answer, grounding: Grounding, started: float) -> None:
+async def _cancelled(session: ChatSession, answer: Answer, grounding: Grounding, started: float) -> AssistantEndFrame:
     """Finish the answer as cancelled with what it has (empty if stopped before any provider answered), so that
     every turn a client saw begin also ends with `assistant.end`."""
-    await _finish(answer.message, answer, grounding, Message.Status.CANCELLED, started)
+    return await _finish(answer.message, answer, grounding, Message.Status.CANCELLED, started)
 
 
 async def _finish(

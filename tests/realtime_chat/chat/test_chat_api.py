@@ -1,16 +1,22 @@
 """Chat REST endpoints through DRF's client and the real database: scope, bad input, the turn over HTTP."""
 
 import json
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from realtime_chat.accounts.models import User
+from realtime_chat.chat.broadcast import session_control_group
 from realtime_chat.chat.frames import check_server_frame
+from realtime_chat.chat.live import answer_stop
 from realtime_chat.chat.models import ChatSession, Message
 from realtime_chat.chat.services.chat import preferences_update, session_create
+from realtime_chat.core.fanout import local_receivers
 
 # The message endpoint crosses into async code that manages its own connections, as under daphne: real commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -225,6 +231,27 @@ def test_post_message_returns_the_finished_answer(auth_client: APIClient, user: 
     assert body["role"] == "assistant" and body["status"] == "complete"
     assert body["content"] and body["model"] == "smollm2:135m"
     assert list(session.messages.values_list("role", flat=True)) == ["user", "assistant"]
+
+
+@pytest.mark.llm
+@pytest.mark.usefixtures("chat_model")
+def test_a_stop_from_a_socket_ends_a_rest_answer_as_cancelled(
+    auth_client: APIClient, user: User, session: ChatSession
+) -> None:
+    """A stop (from the chat page, say) while a REST request waits for its answer: the request gets the answer,
+    `cancelled` with its text so far, not a server error."""
+    preferences_update(user=user, max_tokens=400, use_rag=False)
+    url = reverse("session-messages", args=[session.pk])
+    with ThreadPoolExecutor(1) as pool:
+        posted = pool.submit(auth_client.post, url, {"content": "Write a long story about a dragon."}, format="json")
+        deadline = time.monotonic() + 60
+        while not local_receivers(session_control_group(session.pk)) and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the turn listens for a stop, as when its `message.created` has gone out
+        async_to_sync(answer_stop)(user=user, session_id=session.pk)
+        response = posted.result(timeout=120)
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "cancelled"
+    assert list(session.messages.values_list("role", "status")) == [("user", "complete"), ("assistant", "cancelled")]
 
 
 # --- export, search, preferences, models --------------------------------------------------------

@@ -54,8 +54,8 @@ async def test_a_stop_sent_before_the_answer_runs_still_stops_it(session, user, 
     turn = chat_turn(user=user, session_id=session.pk, content="Tell me a long story.")
     assert (await anext(turn))["type"] == "message.created"
     await session_stop_request(session.pk)
-    async for _ in answer_follow(turn):  # driven by a task of its own, as in production
-        pass
+    followed = [frame async for frame in answer_follow(turn)]  # driven by a task of its own, as in production
+    assert [f["type"] for f in followed] == ["assistant.end"]  # an SSE stream or a REST request ends as sockets do
     assert [f["type"] for f in sockets.frames] == ["message.created", "assistant.end"]
     assert sockets.frames[-1]["message"]["status"] == Message.Status.CANCELLED
     refreshed, messages = await database_sync_to_async(session_state)(session.pk)

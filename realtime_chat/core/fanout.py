@@ -54,11 +54,12 @@ async def group_join(group: str, receiver: Receiver) -> None:
 
 async def group_leave(group: str, receiver: Receiver) -> None:
     receivers = _receivers.get(group, {})
-    if receivers.pop(receiver, None) is None:
+    joined_on = receivers.pop(receiver, None)
+    if joined_on is None:
         return
     if not receivers:
         _receivers.pop(group, None)
-    if settings.REDIS_URL:
+    if settings.REDIS_URL and joined_on is asyncio.get_running_loop():  # a subscription belongs to its loop's bus
         await _bus(settings.REDIS_URL).unsubscribe(group)
 
 

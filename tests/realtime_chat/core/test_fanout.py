@@ -181,3 +181,22 @@ async def test_an_event_reaches_no_receiver_before_the_write_it_reports_is_in_re
     await group_leave(group, receiver)
     await other_process.delete(key)
     await other_process.aclose()
+
+
+async def test_leaving_for_a_receiver_of_another_loop_keeps_this_loops_subscription(
+    redis_url: str, settings: Any
+) -> None:
+    """A turn can join on one loop and end on another (a synchronous caller's `async_to_sync` loop, then the
+    stream's): its leaving must not end the subscription this loop's own receivers rely on."""
+    settings.REDIS_URL = redis_url
+    group, here, elsewhere = _group(), Inbox(), Inbox()
+    await group_join(group, here)
+    await asyncio.to_thread(asyncio.run, group_join(group, elsewhere))  # joined on a loop of its own, now closed
+    await group_leave(group, elsewhere)
+
+    other_process = aioredis.Redis.from_url(redis_url)
+    event = {"type": "chat.frame", "text": "still subscribed"}
+    await other_process.publish(CHANNEL_PREFIX + group, b"4242.other|" + json.dumps(event).encode())
+    assert (await here.next_count(1)) == [event]
+    await group_leave(group, here)
+    await other_process.aclose()

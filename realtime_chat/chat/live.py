@@ -108,7 +108,6 @@ async def stop_requests(session_id: int) -> AsyncIterator[StopRequests]:
     try:
         yield stops
     finally:
-        stops.target = None  # a stop arriving while the turn winds down has nothing left to cancel
         await asyncio.shield(group_leave(stops.group, stops))
 
 

@@ -4,10 +4,11 @@ from django.db.models import Q, QuerySet
 
 from rag.models import Document
 from realtime_chat.accounts.models import User
+from realtime_chat.core.compiled_queries import CompiledQuery
 from realtime_chat.core.errors import NotFound
 
 
-def _visible(user: User) -> Q:
+def _visible(user: User | int) -> Q:
     return Q(owner=user) | Q(scope=Document.Scope.SHARED)
 
 
@@ -38,8 +39,13 @@ def document_ids_searchable(*, user: User) -> list[int]:
 
 def documents_searchable_exist(*, user: User) -> bool:
     """Whether `user` has any document the retriever could search: one cheap query, so a chat turn can skip
-    retrieval (and embedding the question) when the answer would be nothing."""
-    return _searchable(user).exists()
+    retrieval (and embedding the question) when the answer would be nothing. Compiled once: asked every turn."""
+    return user.is_authenticated and _searchable_documents.exists(user_id=user.pk)
+
+
+_searchable_documents = CompiledQuery(
+    lambda user_id: Document.objects.filter(_visible(user_id), status=Document.Status.READY)
+)
 
 
 def _searchable(user: User) -> QuerySet[Document]:

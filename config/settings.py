@@ -432,6 +432,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
         "faiss.loader": {"level": "WARNING"},  # it logs a failed AVX2 probe on every start
+        # One INFO line per request to a model server, so one per chat turn: kept for debugging only (the turn
+        # logs its own failures, and the metrics count the rest).
+        "httpx": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
     },
 }
 

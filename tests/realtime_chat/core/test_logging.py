@@ -64,3 +64,19 @@ def test_a_line_written_after_the_response_carries_its_request_id(log_lines: lis
     """Django logs a 4xx once the middleware has returned; the id comes from the request the record carries."""
     not_found = [line for line in log_lines if line["logger"] == "django.request"]
     assert [(line["request_id"], line["message"]) for line in not_found] == [("req-404", "Not Found: /missing/")]
+
+
+@pytest.mark.parametrize(("level", "request_lines_logged"), [("INFO", False), ("DEBUG", True)])
+def test_requests_to_the_model_server_are_logged_only_when_debugging(level: str, request_lines_logged: bool) -> None:
+    """httpx writes an INFO line for every request, so one for every chat turn: below WARNING only at DEBUG."""
+    script = (
+        "import logging, django; django.setup(); "
+        "logger = logging.getLogger('httpx'); "
+        "print(logger.isEnabledFor(logging.INFO), logger.isEnabledFor(logging.WARNING))"
+    )
+    env = {**os.environ, "DJANGO_ENV": "test", "LOG_LEVEL": level, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    completed = subprocess.run(  # noqa: S603  (our own interpreter and script)
+        [sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == [str(request_lines_logged), "True"]

@@ -79,3 +79,14 @@ def test_a_value_that_is_not_one_of_the_querys_parameters_is_refused_when_compil
 
     with pytest.raises(ValueError, match="user_id did not reach the query as a parameter"):
         compiled.rows(user_id=1, session_id=2)
+
+
+def test_a_call_must_give_exactly_the_values_the_query_was_compiled_with():
+    """A value left out would run as its stand-in, and one added would be ignored: both are refused."""
+    compiled = CompiledQuery(lambda session_id: Message.objects.filter(session_id=session_id))
+    assert compiled.rows(session_id=1) == []
+
+    with pytest.raises(TypeError, match="expected values for session_id, got session_id, user_id"):
+        compiled.rows(session_id=1, user_id=2)
+    with pytest.raises(TypeError, match="expected values for session_id, got $"):
+        compiled.rows()

@@ -88,5 +88,5 @@ def test_a_call_must_give_exactly_the_values_the_query_was_compiled_with():
 
     with pytest.raises(TypeError, match="expected values for session_id, got session_id, user_id"):
         compiled.rows(session_id=1, user_id=2)
-    with pytest.raises(TypeError, match="expected values for session_id, got $"):
+    with pytest.raises(TypeError, match=r"expected values for session_id, got $"):
         compiled.rows()

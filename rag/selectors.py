@@ -43,12 +43,14 @@ def documents_searchable_exist(*, user: User) -> bool:
     return user.is_authenticated and _searchable_documents.exists(user_id=user.pk)
 
 
-_searchable_documents = CompiledQuery(
-    lambda user_id: Document.objects.filter(_visible(user_id), status=Document.Status.READY)
-)
-
-
 def _searchable(user: User) -> QuerySet[Document]:
     if not user.is_authenticated:
         return Document.objects.none()
-    return document_list(user=user).filter(status=Document.Status.READY)
+    return _ready_and_visible(user.pk)
+
+
+def _ready_and_visible(user_id: int) -> QuerySet[Document]:
+    return Document.objects.filter(_visible(user_id), status=Document.Status.READY)
+
+
+_searchable_documents = CompiledQuery(_ready_and_visible)
